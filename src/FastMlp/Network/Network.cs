@@ -1,0 +1,207 @@
+using CommunityToolkit.HighPerformance;
+using FastMlp.Kernels;
+
+namespace FastMlp;
+
+/// <summary>
+/// A multilayer perceptron: dense layers u = W y + b, y = f(u), with every weight and bias in one
+/// contiguous, 64-byte aligned float buffer (layout documented on <see cref="DenseLayer"/>).
+/// </summary>
+/// <remarks>
+/// Inference (<see cref="Forward"/>, <see cref="Predict"/>) is thread-safe and allocates nothing after a
+/// thread's first call: each calling thread gets its own small workspace. Changing the parameters
+/// while other threads predict is the caller's race to avoid.
+/// </remarks>
+public sealed class Network
+{
+    /// <summary>Rows processed per block by batched inference; bounds the workspace.</summary>
+    internal const int InferenceBlockRows = 64;
+
+    /// <summary>Largest parameter buffer a network may have (floats); guards absurd architectures.</summary>
+    public const int MaxParameterCount = 1 << 28;
+
+    private readonly DenseLayer[] _layers;
+    private readonly AlignedBuffer _parameters;
+    private readonly ThreadLocal<InferenceWorkspace> _workspaces;
+
+    /// <summary>Builds a network with the given input width and layers (the last is the output layer). Parameters start at zero.</summary>
+    /// <exception cref="ArgumentException">Non-positive sizes, no layers, softmax before the output layer, or a buffer over <see cref="MaxParameterCount"/>.</exception>
+    public Network(int inputSize, params ReadOnlySpan<LayerSpec> layers)
+    {
+        if (inputSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "The input size must be positive.");
+        if (layers.Length == 0)
+            throw new ArgumentException("A network needs at least one layer.", nameof(layers));
+
+        _layers = new DenseLayer[layers.Length];
+        long offset = 0;
+        int inputs = inputSize;
+        for (int i = 0; i < layers.Length; i++)
+        {
+            LayerSpec spec = layers[i];
+            if (spec.Units <= 0)
+                throw new ArgumentOutOfRangeException(nameof(layers), spec.Units, $"Layer {i} has {spec.Units} units; every layer needs at least one.");
+            if (spec.Activation.Kind == ActivationKind.Softmax && i != layers.Length - 1)
+                throw new ArgumentException($"Layer {i} uses softmax, which is only allowed on the output layer.", nameof(layers));
+            if (spec.Activation.Kind == ActivationKind.Softmax && spec.Units < 2)
+                throw new ArgumentException($"Layer {i} uses softmax with {spec.Units} unit; softmax needs at least 2 outputs (use sigmoid for one).", nameof(layers));
+            long weightOffset = offset;
+            long biasOffset = weightOffset + RoundUp((long)spec.Units * inputs);
+            offset = biasOffset + RoundUp(spec.Units);
+            if (offset > MaxParameterCount)
+                throw new ArgumentException($"The network needs more than {MaxParameterCount} parameters (layer {i}: {inputs} x {spec.Units}).", nameof(layers));
+            _layers[i] = new DenseLayer(i, inputs, spec.Units, spec.Activation, (int)weightOffset, (int)biasOffset);
+            inputs = spec.Units;
+        }
+
+        InputSize = inputSize;
+        OutputSize = inputs;
+        MaxWidth = Math.Max(inputSize, _layers.Max(l => l.Outputs));
+        ParameterCount = _layers.Sum(l => l.WeightCount + l.Outputs);
+        _parameters = new AlignedBuffer((int)offset);
+        _workspaces = new ThreadLocal<InferenceWorkspace>(() => new InferenceWorkspace(MaxWidth));
+    }
+
+    /// <summary>Width of an input sample.</summary>
+    public int InputSize { get; }
+    /// <summary>Width of an output sample.</summary>
+    public int OutputSize { get; }
+    /// <summary>The layers, first hidden layer first.</summary>
+    public IReadOnlyList<DenseLayer> Layers => _layers;
+    /// <summary>Number of weights and biases (excluding alignment padding).</summary>
+    public int ParameterCount { get; }
+    /// <summary>Length of <see cref="Parameters"/>: the parameters plus alignment padding (which stays zero).</summary>
+    public int BufferLength => _parameters.Length;
+    /// <summary>Widest layer or input, in floats.</summary>
+    internal int MaxWidth { get; }
+    /// <summary>The output layer.</summary>
+    public DenseLayer OutputLayer => _layers[^1];
+
+    /// <summary>
+    /// The flat parameter buffer (every layer's W then b at the offsets in <see cref="Layers"/>).
+    /// Writable: setting weights trained elsewhere is writing into these slices.
+    /// </summary>
+    public Span<float> Parameters => _parameters.Span;
+
+    /// <summary>The weights of a layer as an [Outputs x Inputs] view into <see cref="Parameters"/>.</summary>
+    public Span2D<float> Weights(int layer)
+    {
+        DenseLayer l = Layer(layer);
+        return Span2D<float>.DangerousCreate(ref Parameters[l.WeightOffset], l.Outputs, l.Inputs, 0);
+    }
+
+    /// <summary>The biases of a layer as a view into <see cref="Parameters"/>.</summary>
+    public Span<float> Biases(int layer)
+    {
+        DenseLayer l = Layer(layer);
+        return Parameters.Slice(l.BiasOffset, l.Outputs);
+    }
+
+    /// <summary>
+    /// Draws all weights from <paramref name="init"/> (per layer: <see cref="WeightInit.DefaultFor"/> when null)
+    /// and zeroes the biases. The same seed always gives bitwise the same parameters.
+    /// </summary>
+    public void Initialize(int seed, WeightInit? init = null)
+    {
+        var random = new Random(seed);
+        Parameters.Clear();
+        foreach (DenseLayer l in _layers)
+        {
+            WeightInit scheme = init ?? WeightInit.DefaultFor(l.Activation);
+            scheme.Fill(Parameters.Slice(l.WeightOffset, l.WeightCount), l.Inputs, l.Outputs, random);
+        }
+    }
+
+    /// <summary>Runs a batch: <paramref name="inputs"/> is [rows x InputSize], <paramref name="outputs"/> [rows x OutputSize]. Thread-safe, no allocation.</summary>
+    public void Forward(ReadOnlySpan2D<float> inputs, Span2D<float> outputs)
+    {
+        ReadOnlySpan<float> x = Shapes.Contiguous(inputs, InputSize, nameof(inputs));
+        Span<float> y = Shapes.Contiguous(outputs, OutputSize, nameof(outputs));
+        if (inputs.Height != outputs.Height)
+            throw new ArgumentException($"The batch has {inputs.Height} input rows but {outputs.Height} output rows.", nameof(outputs));
+        InferenceWorkspace ws = _workspaces.Value!;
+        for (int start = 0; start < inputs.Height; start += InferenceBlockRows)
+        {
+            int rows = Math.Min(InferenceBlockRows, inputs.Height - start);
+            ForwardBlock(x.Slice(start * InputSize, rows * InputSize), y.Slice(start * OutputSize, rows * OutputSize), rows, ws);
+        }
+    }
+
+    /// <summary>Runs one sample. Thread-safe, no allocation.</summary>
+    public void Predict(ReadOnlySpan<float> input, Span<float> output)
+    {
+        Shapes.RequireLength(input, InputSize, nameof(input));
+        Shapes.RequireLength(output, OutputSize, nameof(output));
+        ForwardBlock(input, output, 1, _workspaces.Value!);
+    }
+
+    /// <summary>Runs one sample and returns the index of the largest output (for one output: 1 if it is &gt;= 0.5, else 0).</summary>
+    public int PredictClass(ReadOnlySpan<float> input)
+    {
+        Shapes.RequireLength(input, InputSize, nameof(input));
+        InferenceWorkspace ws = _workspaces.Value!;
+        Span<float> output = ws.Output.Span.Slice(0, OutputSize);
+        ForwardBlock(input, output, 1, ws);
+        return ArgMax(output);
+    }
+
+    /// <summary>A deep copy: same architecture, same parameters.</summary>
+    public Network Clone()
+    {
+        var copy = new Network(InputSize, _layers.Select(l => new LayerSpec(l.Outputs, l.Activation)).ToArray());
+        Parameters.CopyTo(copy.Parameters);
+        return copy;
+    }
+
+    /// <summary>True when both networks have the same input size and layers (sizes and activations).</summary>
+    public bool HasSameArchitecture(Network other) =>
+        other.InputSize == InputSize && other._layers.Length == _layers.Length &&
+        _layers.Zip(other._layers).All(p => p.First.Outputs == p.Second.Outputs && p.First.Activation == p.Second.Activation);
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{InputSize}-" + string.Join("-", _layers.Select(l => $"{l.Outputs}({l.Activation})"));
+
+    internal DenseLayer Layer(int index) =>
+        (uint)index < (uint)_layers.Length ? _layers[index]
+        : throw new ArgumentOutOfRangeException(nameof(index), index, $"The network has {_layers.Length} layers.");
+
+    /// <summary>Index of the winning class for one output row (binary threshold 0.5 for one output).</summary>
+    internal static int ArgMax(ReadOnlySpan<float> output)
+    {
+        if (output.Length == 1) return output[0] >= 0.5f ? 1 : 0;
+        int best = 0;
+        for (int j = 1; j < output.Length; j++)
+            if (output[j] > output[best]) best = j;
+        return best;
+    }
+
+    /// <summary>One layer on a block of rows: y = f(x W^T + b).</summary>
+    internal void RunLayer(DenseLayer l, ReadOnlySpan<float> x, Span<float> y, int rows)
+    {
+        ReadOnlySpan<float> p = Parameters;
+        Gemm.Forward(x, p.Slice(l.WeightOffset, l.WeightCount), p.Slice(l.BiasOffset, l.Outputs), y, rows, l.Inputs, l.Outputs);
+        ActivationKernels.Apply(l.Activation, y.Slice(0, rows * l.Outputs), l.Outputs);
+    }
+
+    private void ForwardBlock(ReadOnlySpan<float> x, Span<float> y, int rows, InferenceWorkspace ws)
+    {
+        ReadOnlySpan<float> current = x;
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            DenseLayer l = _layers[i];
+            Span<float> target = i == _layers.Length - 1 ? y : (i % 2 == 0 ? ws.A.Span : ws.B.Span);
+            RunLayer(l, current, target, rows);
+            current = target;
+        }
+    }
+
+    private static long RoundUp(long floats) => (floats + AlignedBuffer.AlignmentFloats - 1) / AlignedBuffer.AlignmentFloats * AlignedBuffer.AlignmentFloats;
+
+    private sealed class InferenceWorkspace(int maxWidth)
+    {
+        public readonly AlignedBuffer A = new(maxWidth * InferenceBlockRows);
+        public readonly AlignedBuffer B = new(maxWidth * InferenceBlockRows);
+        public readonly AlignedBuffer Output = new(maxWidth);
+    }
+}
