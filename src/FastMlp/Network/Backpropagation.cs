@@ -114,16 +114,33 @@ public sealed class Backpropagation
         return (float)(loss + ApplyWeightDecay(gradient));
     }
 
-    internal float ComputeLoss(ReadOnlySpan<float> x, Targets targets, int rows)
+    internal float ComputeLoss(ReadOnlySpan<float> x, Targets targets, int rows) => (float)Evaluate(x, targets, rows, out _);
+
+    /// <summary>Loss J of any number of rows (in blocks of <see cref="MaxBatch"/>) and how many were classified correctly.</summary>
+    internal double Evaluate(ReadOnlySpan<float> x, Targets targets, int rows, out int correct)
     {
         double sum = 0;
+        correct = 0;
         for (int start = 0; start < rows; start += MaxBatch)
         {
             int n = Math.Min(MaxBatch, rows - start);
+            Targets block = targets.Slice(start, n, _net.OutputSize);
             Forward(x.Slice(start * _net.InputSize, n * _net.InputSize), n);
-            sum += LossKernels.LossOnly(Loss, _logits.Span, _activations[^1].Span, targets.Slice(start, n, _net.OutputSize), n, _net.OutputSize);
+            sum += LossKernels.LossOnly(Loss, _logits.Span, _activations[^1].Span, block, n, _net.OutputSize);
+            correct += CountCorrect(block, n);
         }
-        return (float)(sum * Losses.Normalizer(Loss, rows, _net.OutputSize) + WeightPenalty());
+        return sum * Losses.Normalizer(Loss, rows, _net.OutputSize) + WeightPenalty();
+    }
+
+    /// <summary>Rows of the last forward pass whose predicted class equals the label (0 for dense targets).</summary>
+    internal int CountCorrect(Targets targets, int rows)
+    {
+        if (!targets.IsLabels) return 0;
+        int width = _net.OutputSize, correct = 0;
+        ReadOnlySpan<float> y = _activations[^1].Span;
+        for (int r = 0; r < rows; r++)
+            if (Network.ArgMax(y.Slice(r * width, width)) == targets.Labels[r]) correct++;
+        return correct;
     }
 
     /// <summary>

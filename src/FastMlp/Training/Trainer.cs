@@ -1,0 +1,263 @@
+using System.Diagnostics;
+using CommunityToolkit.HighPerformance;
+using FastMlp.Data;
+using FastMlp.Kernels;
+
+namespace FastMlp.Training;
+
+/// <summary>
+/// Trains a network by back-propagation and a first-order optimizer, following the notes' loop:
+/// forward the batch, compute the cost and its gradient, step against it, repeat until the cost reaches
+/// a target or the epoch limit. Adds per-epoch reshuffling, validation with early stopping, and a stop on
+/// divergence that keeps the last finite weights.
+/// </summary>
+/// <remarks>
+/// All buffers (batch gather, gradient, optimizer state, back-propagation workspace) are allocated on the
+/// first step for the batch size in use; later steps allocate nothing.
+/// </remarks>
+public sealed class Trainer
+{
+    /// <summary>
+    /// Largest block of rows one back-propagation workspace holds. Bigger batches (batch GD on a large set)
+    /// are processed block by block into the same gradient, so memory stays bounded.
+    /// </summary>
+    internal const int MaxBlockRows = 512;
+
+    private readonly Network _net;
+    private readonly Optimizer _optimizer;
+    private readonly AlignedBuffer _gradient;
+    private Backpropagation? _backprop;
+    private float[] _batchInputs = [];
+    private float[] _batchTargets = [];
+    private int[] _batchLabels = [];
+    private int _lastCorrect;
+
+    /// <summary>Creates a trainer for <paramref name="network"/>; the options are validated here.</summary>
+    public Trainer(Network network, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _net = network;
+        Options = options;
+        Loss = options.Loss ?? Losses.DefaultFor(network.OutputLayer.Activation);
+        Losses.ValidatePairing(Loss, network.OutputLayer.Activation);
+        foreach (DenseLayer l in network.Layers)
+            if (!l.Activation.IsDifferentiable)
+                throw new ArgumentException($"Layer {l.Index} uses {l.Activation}, which has no derivative; train a step neuron with the Perceptron class.", nameof(network));
+        _optimizer = new Optimizer(options.Optimizer, network.BufferLength);
+        _gradient = new AlignedBuffer(network.BufferLength);
+    }
+
+    /// <summary>The network being trained.</summary>
+    public Network Network => _net;
+    /// <summary>The options.</summary>
+    public TrainerOptions Options { get; }
+    /// <summary>The loss in use.</summary>
+    public LossKind Loss { get; }
+    /// <summary>The gradient of the last step, in the parameter layout.</summary>
+    public ReadOnlySpan<float> Gradient => _gradient.Span;
+    /// <summary>Optimizer steps taken so far.</summary>
+    public long StepCount => _optimizer.Steps;
+    /// <summary>Called after every epoch of <see cref="Fit"/> (progress bars, learning curves).</summary>
+    public Action<EpochReport>? EpochCompleted { get; set; }
+
+    /// <summary>One step (forward, backward, update) on a batch with dense targets. Returns the batch loss before the update.</summary>
+    /// <exception cref="TrainingDivergedException">The loss or gradient is not finite; the parameters are unchanged.</exception>
+    public float Step(ReadOnlySpan2D<float> inputs, ReadOnlySpan2D<float> targets)
+    {
+        ReadOnlySpan<float> x = Shapes.Contiguous(inputs, _net.InputSize, nameof(inputs));
+        ReadOnlySpan<float> t = Shapes.Contiguous(targets, _net.OutputSize, nameof(targets));
+        CheckRows(inputs.Height, targets.Height, nameof(targets));
+        Validation.RequireFinite(x, nameof(inputs), _net.InputSize);
+        Validation.RequireFinite(t, nameof(targets), _net.OutputSize);
+        return StepCore(x, new Targets(t), inputs.Height);
+    }
+
+    /// <summary>One step on a batch with class labels. Returns the batch loss before the update.</summary>
+    /// <exception cref="TrainingDivergedException">The loss or gradient is not finite; the parameters are unchanged.</exception>
+    public float Step(ReadOnlySpan2D<float> inputs, ReadOnlySpan<int> labels)
+    {
+        ReadOnlySpan<float> x = Shapes.Contiguous(inputs, _net.InputSize, nameof(inputs));
+        CheckRows(inputs.Height, labels.Length, nameof(labels));
+        Validation.RequireFinite(x, nameof(inputs), _net.InputSize);
+        Validation.RequireLabels(labels, _net.OutputSize, nameof(labels));
+        return StepCore(x, new Targets(labels), inputs.Height);
+    }
+
+    /// <summary>
+    /// Trains on <paramref name="train"/> for up to <see cref="TrainerOptions.Epochs"/> epochs. Validation uses
+    /// <paramref name="validation"/>, or a stratified split of <see cref="TrainerOptions.ValidationFraction"/> of the
+    /// training set; with validation the network ends holding the weights of the best validation epoch.
+    /// </summary>
+    public TrainingResult Fit(Dataset train, Dataset? validation = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        CheckDataset(train, nameof(train));
+        if (validation is null && Options.ValidationFraction > 0)
+            (train, validation) = train.Split(Options.ValidationFraction, Options.Seed);
+        if (validation is not null)
+            CheckDataset(validation, nameof(validation));
+
+        int n = train.Count;
+        int batch = Math.Min(Options.BatchSize, n);
+        EnsureBatchBuffers(batch, train.IsClassification);
+        var order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        var random = new Random(Options.Seed);
+        float[]? best = validation is null ? null : new float[_net.BufferLength];
+        double bestLoss = double.PositiveInfinity;
+        int bestEpoch = 0, sinceBest = 0;
+        var history = new List<EpochReport>(Math.Min(Options.Epochs, 10_000));
+        StopReason reason = StopReason.EpochLimit;
+        string? message = null;
+
+        for (int epoch = 1; epoch <= Options.Epochs && reason == StopReason.EpochLimit; epoch++)
+        {
+            if (Options.Shuffle) random.Shuffle(order);
+            long start = Stopwatch.GetTimestamp();
+            double lossSum = 0;
+            int correct = 0;
+            for (int s = 0; s < n; s += batch)
+            {
+                if (cancellationToken.IsCancellationRequested) { reason = StopReason.Cancelled; break; }
+                int rows = Math.Min(batch, n - s);
+                Targets targets = Gather(train, order.AsSpan(s, rows));
+                try
+                {
+                    lossSum += StepCore(_batchInputs.AsSpan(0, rows * _net.InputSize), targets, rows) * (double)rows;
+                }
+                catch (TrainingDivergedException e)
+                {
+                    reason = StopReason.Diverged;
+                    message = $"Epoch {epoch}, step {s / batch + 1}: {e.Message}";
+                    break;
+                }
+                correct += _lastCorrect;
+            }
+            if (reason is StopReason.Cancelled or StopReason.Diverged) break;
+            double trainTime = Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+            double trainLoss = lossSum / n;
+            double valLoss = double.NaN, valAcc = double.NaN;
+            if (validation is not null)
+            {
+                valLoss = Evaluate(validation, out int valCorrect);
+                valAcc = validation.IsClassification ? (double)valCorrect / validation.Count : double.NaN;
+                if (valLoss < bestLoss)
+                {
+                    bestLoss = valLoss; bestEpoch = epoch; sinceBest = 0;
+                    _net.Parameters.CopyTo(best);
+                }
+                else if (Options.Patience > 0 && ++sinceBest >= Options.Patience)
+                {
+                    reason = StopReason.EarlyStopping;
+                }
+            }
+            else
+            {
+                bestEpoch = epoch;
+            }
+            if (Options.TargetLoss is { } target && trainLoss <= target)
+                reason = StopReason.TargetLossReached;
+
+            var report = new EpochReport(epoch, trainLoss, train.IsClassification ? (double)correct / n : double.NaN,
+                valLoss, valAcc, n / Math.Max(trainTime, 1e-9), Stopwatch.GetElapsedTime(start));
+            history.Add(report);
+            EpochCompleted?.Invoke(report);
+        }
+
+        if (best is not null && bestEpoch > 0)
+            best.CopyTo(_net.Parameters);
+        return new TrainingResult(reason, history, bestEpoch, best is null ? double.NaN : bestLoss, message);
+    }
+
+    /// <summary>Loss of a whole data set with the current weights, and how many samples it classifies correctly.</summary>
+    public double Evaluate(Dataset data, out int correct)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckDataset(data, nameof(data));
+        EnsureBackprop(Math.Min(data.Count, MaxBlockRows));
+        Targets targets = data.IsClassification ? new Targets(data.Labels) : new Targets(data.TargetArray);
+        return _backprop!.Evaluate(data.FeatureArray, targets, data.Count, out correct);
+    }
+
+    private float StepCore(ReadOnlySpan<float> x, Targets targets, int rows)
+    {
+        EnsureBackprop(Math.Min(rows, MaxBlockRows));
+        Backpropagation bp = _backprop!;
+        Span<float> gradient = _gradient.Span;
+        gradient.Clear();
+        double normalizer = Losses.Normalizer(Loss, rows, _net.OutputSize);
+        double sum = 0;
+        int correct = 0;
+        for (int start = 0; start < rows; start += bp.MaxBatch)
+        {
+            int n = Math.Min(bp.MaxBatch, rows - start);
+            Targets block = targets.Slice(start, n, _net.OutputSize);
+            sum += bp.AccumulateGradient(x.Slice(start * _net.InputSize, n * _net.InputSize), block, n, normalizer, gradient);
+            correct += bp.CountCorrect(block, n);
+        }
+        double loss = sum * normalizer + bp.ApplyWeightDecay(gradient);
+        if (!double.IsFinite(loss) || !VectorOps.AllFinite(gradient))
+            throw new TrainingDivergedException($"the loss is {loss} or the gradient is not finite; the weights were left at their last finite values (lower the learning rate or scale the inputs).");
+        _optimizer.Step(_net.Parameters, gradient);
+        _lastCorrect = correct;
+        return (float)loss;
+    }
+
+    private void EnsureBackprop(int rows)
+    {
+        if (_backprop is not null && _backprop.MaxBatch >= rows) return;
+        _backprop = new Backpropagation(_net, Loss, rows) { WeightDecay = Options.WeightDecay };
+    }
+
+    private void EnsureBatchBuffers(int rows, bool labels)
+    {
+        if (_batchInputs.Length < rows * _net.InputSize) _batchInputs = new float[rows * _net.InputSize];
+        if (labels && _batchLabels.Length < rows) _batchLabels = new int[rows];
+        if (!labels && _batchTargets.Length < rows * _net.OutputSize) _batchTargets = new float[rows * _net.OutputSize];
+    }
+
+    /// <summary>Copies the rows of a shuffled batch into the contiguous batch buffers.</summary>
+    private Targets Gather(Dataset data, ReadOnlySpan<int> rows)
+    {
+        int inputs = _net.InputSize, outputs = _net.OutputSize;
+        float[] features = data.FeatureArray;
+        for (int i = 0; i < rows.Length; i++)
+            features.AsSpan(rows[i] * inputs, inputs).CopyTo(_batchInputs.AsSpan(i * inputs));
+        if (data.LabelArray is { } labels)
+        {
+            for (int i = 0; i < rows.Length; i++) _batchLabels[i] = labels[rows[i]];
+            return new Targets(_batchLabels.AsSpan(0, rows.Length));
+        }
+        float[] targets = data.TargetArray!;
+        for (int i = 0; i < rows.Length; i++)
+            targets.AsSpan(rows[i] * outputs, outputs).CopyTo(_batchTargets.AsSpan(i * outputs));
+        return new Targets(_batchTargets.AsSpan(0, rows.Length * outputs));
+    }
+
+    private void CheckDataset(Dataset data, string name)
+    {
+        if (data.FeatureCount != _net.InputSize)
+            throw new ArgumentException($"'{name}' has {data.FeatureCount} features; the network takes {_net.InputSize}.", name);
+        if (data.IsClassification)
+        {
+            int classes = _net.OutputSize == 1 ? 2 : _net.OutputSize;
+            if (data.ClassCount > classes)
+                throw new ArgumentException($"'{name}' has {data.ClassCount} classes; the network's {_net.OutputSize} output(s) can represent {classes}.", name);
+        }
+        else if (data.TargetCount != _net.OutputSize)
+        {
+            throw new ArgumentException($"'{name}' has {data.TargetCount} targets per row; the network has {_net.OutputSize} outputs.", name);
+        }
+    }
+
+    private static void CheckRows(int inputRows, int targetRows, string targetName)
+    {
+        if (inputRows == 0)
+            throw new ArgumentException("The batch is empty.", "inputs");
+        if (inputRows != targetRows)
+            throw new ArgumentException($"'{targetName}' has {targetRows} rows but the inputs have {inputRows}.", targetName);
+    }
+}
