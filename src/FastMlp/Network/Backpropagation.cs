@@ -154,7 +154,7 @@ public sealed class Backpropagation
             throw new ArgumentException($"The batch has {rows} rows; this workspace holds {MaxBatch}.", nameof(rows));
         Forward(x, rows);
 
-        IReadOnlyList<DenseLayer> layers = _net.Layers;
+        DenseLayer[] layers = _net.LayerArray;
         DenseLayer last = layers[^1];
         Span<float> delta = _deltaA.Span;
         Span<float> spare = _deltaB.Span;
@@ -162,7 +162,7 @@ public sealed class Backpropagation
             delta, rows, last.Outputs, normalizer);
 
         ReadOnlySpan<float> p = _net.Parameters;
-        for (int m = layers.Count - 1; m >= 0; m--)
+        for (int m = layers.Length - 1; m >= 0; m--)
         {
             DenseLayer l = layers[m];
             ReadOnlySpan<float> input = m == 0 ? x : _activations[m - 1].Span;
@@ -181,7 +181,7 @@ public sealed class Backpropagation
     {
         if (_weightDecay == 0f) return 0;
         ReadOnlySpan<float> p = _net.Parameters;
-        foreach (DenseLayer l in _net.Layers)
+        foreach (DenseLayer l in _net.LayerArray)
             VectorOps.Axpy(_weightDecay, p.Slice(l.WeightOffset, l.WeightCount), gradient.Slice(l.WeightOffset, l.WeightCount));
         return WeightPenalty();
     }
@@ -191,16 +191,16 @@ public sealed class Backpropagation
         if (_weightDecay == 0f) return 0;
         ReadOnlySpan<float> p = _net.Parameters;
         double sum = 0;
-        foreach (DenseLayer l in _net.Layers)
+        foreach (DenseLayer l in _net.LayerArray)
             sum += VectorOps.SumOfSquares(p.Slice(l.WeightOffset, l.WeightCount));
         return 0.5 * _weightDecay * sum;
     }
 
     private void Forward(ReadOnlySpan<float> x, int rows)
     {
-        IReadOnlyList<DenseLayer> layers = _net.Layers;
+        DenseLayer[] layers = _net.LayerArray;
         ReadOnlySpan<float> current = x;
-        for (int m = 0; m < layers.Count - 1; m++)
+        for (int m = 0; m < layers.Length - 1; m++)
         {
             _net.RunLayer(layers[m], current, _activations[m].Span, rows);
             current = _activations[m].Span;

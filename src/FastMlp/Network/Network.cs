@@ -68,6 +68,8 @@ public sealed class Network
     public int OutputSize { get; }
     /// <summary>The layers, first hidden layer first.</summary>
     public IReadOnlyList<DenseLayer> Layers => _layers;
+    /// <summary>The layers as an array, for hot loops (interface enumeration would allocate).</summary>
+    internal DenseLayer[] LayerArray => _layers;
     /// <summary>Number of weights and biases (excluding alignment padding).</summary>
     public int ParameterCount { get; }
     /// <summary>Length of <see cref="Parameters"/>: the parameters plus alignment padding (which stays zero).</summary>
