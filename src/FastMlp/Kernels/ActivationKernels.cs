@@ -90,6 +90,14 @@ internal static class ActivationKernels
             Span<float> row = data.Slice(r, width);
             float max = float.NegativeInfinity;
             foreach (float z in row) max = MathF.Max(max, z);
+            if (float.IsPositiveInfinity(max))
+            {
+                // e^(Inf - Inf) would be NaN: the limit gives the infinite logits all the mass, shared equally.
+                int count = 0;
+                foreach (float z in row) if (float.IsPositiveInfinity(z)) count++;
+                foreach (ref float z in row) z = float.IsPositiveInfinity(z) ? 1f / count : float.IsNaN(z) ? z : 0f;
+                continue;
+            }
             double sum = 0;
             foreach (ref float z in row) { z = MathF.Exp(z - max); sum += z; }
             float inv = (float)(1.0 / sum);

@@ -100,6 +100,7 @@ internal static class LossKernels
     {
         float max = float.NegativeInfinity;
         foreach (float v in u) max = MathF.Max(max, v);
+        if (float.IsInfinity(max)) return max; // +Inf logits: logsumexp is +Inf, not Inf - Inf = NaN
         double s = 0;
         foreach (float v in u) s += Math.Exp(v - max);
         return max + Math.Log(s);

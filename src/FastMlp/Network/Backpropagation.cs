@@ -72,7 +72,7 @@ public sealed class Backpropagation
     {
         ReadOnlySpan<float> t = Shapes.Contiguous(targets, _net.OutputSize, nameof(targets));
         CheckBatch(inputs, targets.Height, nameof(targets));
-        Validation.RequireFinite(t, nameof(targets));
+        Validation.RequireFinite(t, nameof(targets), _net.OutputSize);
         return ComputeGradient(Shapes.Contiguous(inputs, _net.InputSize, nameof(inputs)), new Targets(t), inputs.Height, gradient);
     }
 
@@ -93,6 +93,8 @@ public sealed class Backpropagation
         ReadOnlySpan<float> t = Shapes.Contiguous(targets, _net.OutputSize, nameof(targets));
         if (targets.Height != inputs.Height)
             throw new ArgumentException($"'{nameof(targets)}' has {targets.Height} rows but the inputs have {inputs.Height}.", nameof(targets));
+        RequireRows(inputs.Height);
+        Validation.RequireFinite(t, nameof(targets), _net.OutputSize);
         return ComputeLoss(Shapes.Contiguous(inputs, _net.InputSize, nameof(inputs)), new Targets(t), inputs.Height);
     }
 
@@ -101,6 +103,7 @@ public sealed class Backpropagation
     {
         if (labels.Length != inputs.Height)
             throw new ArgumentException($"'{nameof(labels)}' has {labels.Length} entries but the inputs have {inputs.Height} rows.", nameof(labels));
+        RequireRows(inputs.Height);
         Validation.RequireLabels(labels, _net.OutputSize, nameof(labels));
         return ComputeLoss(Shapes.Contiguous(inputs, _net.InputSize, nameof(inputs)), new Targets(labels), inputs.Height);
     }
@@ -215,10 +218,15 @@ public sealed class Backpropagation
         ActivationKernels.Apply(last.Activation, y, last.Outputs);
     }
 
+    private static void RequireRows(int rows)
+    {
+        if (rows == 0)
+            throw new ArgumentException("The batch is empty.", "inputs");
+    }
+
     private void CheckBatch(ReadOnlySpan2D<float> inputs, int targetRows, string targetName)
     {
-        if (inputs.Height == 0)
-            throw new ArgumentException("The batch is empty.", nameof(inputs));
+        RequireRows(inputs.Height);
         if (inputs.Height > MaxBatch)
             throw new ArgumentException($"The batch has {inputs.Height} rows; this instance was created for at most {MaxBatch}.", nameof(inputs));
         if (targetRows != inputs.Height)
