@@ -6,10 +6,9 @@ namespace FastMlp.Kernels;
 /// W is [outputs x inputs] (the nn.Linear layout); a batch is [rows x features].
 /// </summary>
 /// <remarks>
-/// This is the portable implementation behind the kernel seam: level-1 loops over
-/// <see cref="VectorOps"/>, blocked four output rows at a time in the forward product so each
-/// loaded input row feeds four dot products. The register-blocked, packed, per-ISA GEMMs
-/// replace these bodies without changing the signatures.
+/// This is the portable implementation behind the kernel seam: level-1 loops (dot products and
+/// axpys over <see cref="VectorOps"/>), with no register blocking. The register-blocked, packed,
+/// per-ISA GEMMs replace these bodies without changing the signatures.
 /// </remarks>
 internal static class Gemm
 {

@@ -1,6 +1,7 @@
 using CommunityToolkit.HighPerformance;
 using FastMlp.Data;
 using FastMlp.Metrics;
+using FastMlp.Threading;
 using FastMlp.Training;
 
 namespace FastMlp;
@@ -72,6 +73,7 @@ public sealed class Model
         int outputs = train.IsClassification ? (output.Kind == ActivationKind.Sigmoid && train.ClassCount == 2 ? 1 : train.ClassCount) : train.TargetCount;
         LayerSpec[] layers = [.. options.HiddenLayers.Select(h => new LayerSpec(h, options.HiddenActivation)), new LayerSpec(outputs, output)];
 
+        using var pool = new WorkerPool(t.Threads);
         Network? bestNet = null;
         TrainingResult? bestResult = null;
         int bestRestart = 0;
@@ -81,7 +83,7 @@ public sealed class Model
             var net = new Network(train.FeatureCount, layers);
             int seed = unchecked(t.Seed + r * 7919);
             net.Initialize(seed, options.Initialization);
-            var trainer = new Trainer(net, t with { Seed = seed, ValidationFraction = 0 });
+            using var trainer = new Trainer(net, t with { Seed = seed, ValidationFraction = 0 }, pool);
             int restart = r;
             if (epochCompleted is not null) trainer.EpochCompleted = report => epochCompleted(restart, report);
             TrainingResult result = trainer.Fit(scaledTrain, scaledValidation, cancellationToken);

@@ -1,5 +1,6 @@
 using CommunityToolkit.HighPerformance;
 using FastMlp.Kernels;
+using FastMlp.Threading;
 
 namespace FastMlp;
 
@@ -8,7 +9,7 @@ namespace FastMlp;
 /// contiguous, 64-byte aligned float buffer (layout documented on <see cref="DenseLayer"/>).
 /// </summary>
 /// <remarks>
-/// Inference (<see cref="Forward"/>, <see cref="Predict"/>) is thread-safe and allocates nothing after a
+/// Inference (<see cref="Forward(ReadOnlySpan2D{float}, Span2D{float})"/>, <see cref="Predict"/>) is thread-safe and allocates nothing after a
 /// thread's first call: each calling thread gets its own small workspace. Changing the parameters
 /// while other threads predict is the caller's race to avoid.
 /// </remarks>
@@ -23,6 +24,7 @@ public sealed class Network
     private readonly DenseLayer[] _layers;
     private readonly AlignedBuffer _parameters;
     private readonly ThreadLocal<InferenceWorkspace> _workspaces;
+    private readonly ParallelForwardJob _parallelForward;
 
     /// <summary>Builds a network with the given input width and layers (the last is the output layer). Parameters start at zero.</summary>
     /// <exception cref="ArgumentException">Non-positive sizes, no layers, softmax before the output layer, or a buffer over <see cref="MaxParameterCount"/>.</exception>
@@ -60,6 +62,7 @@ public sealed class Network
         ParameterCount = _layers.Sum(l => l.WeightCount + l.Outputs);
         _parameters = new AlignedBuffer((int)offset);
         _workspaces = new ThreadLocal<InferenceWorkspace>(() => new InferenceWorkspace(MaxWidth));
+        _parallelForward = new ParallelForwardJob(this);
     }
 
     /// <summary>Width of an input sample.</summary>
@@ -126,6 +129,36 @@ public sealed class Network
         {
             int rows = Math.Min(InferenceBlockRows, inputs.Height - start);
             ForwardBlock(x.Slice(start * InputSize, rows * InputSize), y.Slice(start * OutputSize, rows * OutputSize), rows, ws);
+        }
+    }
+
+    /// <summary>
+    /// Runs a batch on the threads of <paramref name="pool"/>, 64-row blocks per item. The output is bitwise
+    /// the same as <see cref="Forward(ReadOnlySpan2D{float}, Span2D{float})"/>: blocks are independent.
+    /// Batches of one block run on the calling thread.
+    /// </summary>
+    public unsafe void Forward(ReadOnlySpan2D<float> inputs, Span2D<float> outputs, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ReadOnlySpan<float> x = Shapes.Contiguous(inputs, InputSize, nameof(inputs));
+        Span<float> y = Shapes.Contiguous(outputs, OutputSize, nameof(outputs));
+        if (inputs.Height != outputs.Height)
+            throw new ArgumentException($"The batch has {inputs.Height} input rows but {outputs.Height} output rows.", nameof(outputs));
+        int blocks = (inputs.Height + InferenceBlockRows - 1) / InferenceBlockRows;
+        if (blocks <= 1)
+        {
+            Forward(inputs, outputs);
+            return;
+        }
+        lock (_parallelForward)
+        {
+            fixed (float* px = x)
+            fixed (float* py = y)
+            {
+                _parallelForward.Set(px, py, inputs.Height);
+                pool.Run(_parallelForward, blocks);
+                _parallelForward.Set(null, null, 0);
+            }
         }
     }
 
@@ -199,6 +232,25 @@ public sealed class Network
     }
 
     private static long RoundUp(long floats) => (floats + AlignedBuffer.AlignmentFloats - 1) / AlignedBuffer.AlignmentFloats * AlignedBuffer.AlignmentFloats;
+
+    /// <summary>One 64-row block of a batched forward pass per item; each thread uses its own workspace.</summary>
+    private sealed unsafe class ParallelForwardJob(Network net) : IParallelJob
+    {
+        private float* _x;
+        private float* _y;
+        private int _rows;
+
+        public void Set(float* x, float* y, int rows) { _x = x; _y = y; _rows = rows; }
+
+        public void Execute(int item)
+        {
+            int start = item * InferenceBlockRows;
+            int rows = Math.Min(InferenceBlockRows, _rows - start);
+            var x = new ReadOnlySpan<float>(_x + (long)start * net.InputSize, rows * net.InputSize);
+            var y = new Span<float>(_y + (long)start * net.OutputSize, rows * net.OutputSize);
+            net.ForwardBlock(x, y, rows, net._workspaces.Value!);
+        }
+    }
 
     private sealed class InferenceWorkspace(int maxWidth)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using CommunityToolkit.HighPerformance;
 using FastMlp.Data;
 using FastMlp.Kernels;
+using FastMlp.Threading;
 
 namespace FastMlp.Training;
 
@@ -12,10 +13,15 @@ namespace FastMlp.Training;
 /// divergence that keeps the last finite weights.
 /// </summary>
 /// <remarks>
-/// All buffers (batch gather, gradient, optimizer state, back-propagation workspace) are allocated on the
-/// first step for the batch size in use; later steps allocate nothing.
+/// <para>All buffers (batch gather, per-shard workspaces and gradients, optimizer state) are allocated on the
+/// first step for the batch size in use; later steps allocate nothing.</para>
+/// <para>Parallel across the mini-batch: a step splits the batch into shards whose boundaries depend only on
+/// the batch size (<see cref="ShardRows"/>); each shard runs forward and backward into its own gradient
+/// buffer on whichever worker takes it, and the shard gradients are summed in shard order. The result is
+/// therefore bitwise the same for any thread count. Steps too small to pay for waking the workers
+/// (<see cref="MinParallelWork"/>) run on the calling thread.</para>
 /// </remarks>
-public sealed class Trainer
+public sealed class Trainer : IDisposable, IParallelJob
 {
     /// <summary>
     /// Largest block of rows one back-propagation workspace holds. Bigger batches (batch GD on a large set)
@@ -23,17 +29,48 @@ public sealed class Trainer
     /// </summary>
     internal const int MaxBlockRows = 512;
 
+    /// <summary>Most shards a batch is cut into (and so the most threads one step can use).</summary>
+    public const int MaxShards = 8;
+
+    /// <summary>Fewest rows per shard: smaller shards cost more in reduction and synchronisation than they save.</summary>
+    public const int MinShardRows = 16;
+
+    /// <summary>
+    /// Rows x parameters below which a step stays on the calling thread: waking a worker costs a few
+    /// microseconds, which only pays on steps longer than that.
+    /// </summary>
+    public const long MinParallelWork = 1L << 20;
+
+    private const int ReduceChunkFloats = 4096;
+
     private readonly Network _net;
     private readonly Optimizer _optimizer;
     private readonly AlignedBuffer _gradient;
+    private readonly WorkerPool _pool;
+    private readonly bool _ownsPool;
     private Backpropagation? _backprop;
+    private Backpropagation[] _shardBackprop = [];
+    private AlignedBuffer[] _shardGradients = [];
+    private double[] _shardLoss = [];
+    private int[] _shardCorrect = [];
+    private unsafe float* _stepInputs;
+    private unsafe float* _stepTargets;
+    private unsafe int* _stepLabels;
+    private bool _stepHasLabels;
+    private int _stepRows, _stepShardRows, _stepShards;
+    private double _stepNormalizer;
+    private bool _reducePhase;
     private float[] _batchInputs = [];
     private float[] _batchTargets = [];
     private int[] _batchLabels = [];
     private int _lastCorrect;
 
-    /// <summary>Creates a trainer for <paramref name="network"/>; the options are validated here.</summary>
-    public Trainer(Network network, TrainerOptions options)
+    /// <summary>
+    /// Creates a trainer for <paramref name="network"/>; the options are validated here. Pass a
+    /// <paramref name="pool"/> to share worker threads between trainers (the caller keeps ownership);
+    /// otherwise the trainer starts <see cref="TrainerOptions.Threads"/> threads and stops them on <see cref="Dispose"/>.
+    /// </summary>
+    public Trainer(Network network, TrainerOptions options, WorkerPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(options);
@@ -47,6 +84,20 @@ public sealed class Trainer
                 throw new ArgumentException($"Layer {l.Index} uses {l.Activation}, which has no derivative; train a step neuron with the Perceptron class.", nameof(network));
         _optimizer = new Optimizer(options.Optimizer, network.BufferLength);
         _gradient = new AlignedBuffer(network.BufferLength);
+        _ownsPool = pool is null;
+        _pool = pool ?? new WorkerPool(options.Threads);
+    }
+
+    /// <summary>Threads a step may use (the calling thread included).</summary>
+    public int Threads => _pool.Threads;
+
+    /// <summary>Rows per shard for a batch: depends on the batch size only, never on the thread count.</summary>
+    public static int ShardRows(int batchRows) => Math.Max(MinShardRows, (batchRows + MaxShards - 1) / MaxShards);
+
+    /// <summary>Stops the worker threads this trainer started.</summary>
+    public void Dispose()
+    {
+        if (_ownsPool) _pool.Dispose();
     }
 
     /// <summary>The network being trained.</summary>
@@ -182,28 +233,87 @@ public sealed class Trainer
         return _backprop!.Evaluate(data.FeatureArray, targets, data.Count, out correct);
     }
 
-    private float StepCore(ReadOnlySpan<float> x, Targets targets, int rows)
+    private unsafe float StepCore(ReadOnlySpan<float> x, Targets targets, int rows)
     {
-        EnsureBackprop(Math.Min(rows, MaxBlockRows));
-        Backpropagation bp = _backprop!;
+        int shardRows = ShardRows(rows);
+        int shards = (rows + shardRows - 1) / shardRows;
+        EnsureShards(shards, Math.Min(shardRows, MaxBlockRows));
+        int threads = (long)rows * _net.ParameterCount < MinParallelWork ? 1 : shards;
         Span<float> gradient = _gradient.Span;
-        gradient.Clear();
-        double normalizer = Losses.Normalizer(Loss, rows, _net.OutputSize);
+        fixed (float* px = x)
+        fixed (float* pt = targets.Dense)
+        fixed (int* pl = targets.Labels)
+        {
+            _stepInputs = px; _stepTargets = pt; _stepLabels = pl; _stepHasLabels = targets.IsLabels;
+            _stepRows = rows; _stepShardRows = shardRows; _stepShards = shards;
+            _stepNormalizer = Losses.Normalizer(Loss, rows, _net.OutputSize);
+            _reducePhase = false;
+            _pool.Run(this, shards, threads);
+            _reducePhase = true;
+            _pool.Run(this, (gradient.Length + ReduceChunkFloats - 1) / ReduceChunkFloats, threads);
+            _stepInputs = null; _stepTargets = null; _stepLabels = null;
+        }
+
         double sum = 0;
         int correct = 0;
-        for (int start = 0; start < rows; start += bp.MaxBatch)
-        {
-            int n = Math.Min(bp.MaxBatch, rows - start);
-            Targets block = targets.Slice(start, n, _net.OutputSize);
-            sum += bp.AccumulateGradient(x.Slice(start * _net.InputSize, n * _net.InputSize), block, n, normalizer, gradient);
-            correct += bp.CountCorrect(block, n);
-        }
-        double loss = sum * normalizer + bp.ApplyWeightDecay(gradient);
+        for (int s = 0; s < shards; s++) { sum += _shardLoss[s]; correct += _shardCorrect[s]; }
+        double loss = sum * _stepNormalizer + _shardBackprop[0].ApplyWeightDecay(gradient);
         if (!double.IsFinite(loss) || !VectorOps.AllFinite(gradient))
             throw new TrainingDivergedException($"the loss is {loss} or the gradient is not finite; the weights were left at their last finite values (lower the learning rate or scale the inputs).");
         _optimizer.Step(_net.Parameters, gradient);
         _lastCorrect = correct;
         return (float)loss;
+    }
+
+    /// <summary>Item of a step: a shard's forward and backward pass, or a chunk of the fixed-order reduction.</summary>
+    unsafe void IParallelJob.Execute(int item)
+    {
+        if (_reducePhase)
+        {
+            int start = item * ReduceChunkFloats;
+            int length = Math.Min(ReduceChunkFloats, _gradient.Length - start);
+            Span<float> target = _gradient.Span.Slice(start, length);
+            _shardGradients[0].Span.Slice(start, length).CopyTo(target);
+            for (int s = 1; s < _stepShards; s++)
+                VectorOps.Add(_shardGradients[s].Span.Slice(start, length), target);
+            return;
+        }
+
+        int first = item * _stepShardRows;
+        int rows = Math.Min(_stepShardRows, _stepRows - first);
+        int inputs = _net.InputSize, outputs = _net.OutputSize;
+        Backpropagation bp = _shardBackprop[item];
+        Span<float> gradient = _shardGradients[item].Span;
+        gradient.Clear();
+        double loss = 0;
+        int correct = 0;
+        for (int start = first; start < first + rows; start += bp.MaxBatch)
+        {
+            int n = Math.Min(bp.MaxBatch, first + rows - start);
+            var x = new ReadOnlySpan<float>(_stepInputs + (long)start * inputs, n * inputs);
+            Targets block = _stepHasLabels
+                ? new Targets(new ReadOnlySpan<int>(_stepLabels + start, n))
+                : new Targets(new ReadOnlySpan<float>(_stepTargets + (long)start * outputs, n * outputs));
+            loss += bp.AccumulateGradient(x, block, n, _stepNormalizer, gradient);
+            correct += bp.CountCorrect(block, n);
+        }
+        _shardLoss[item] = loss;
+        _shardCorrect[item] = correct;
+    }
+
+    private void EnsureShards(int shards, int rowsPerWorkspace)
+    {
+        if (_shardBackprop.Length >= shards && _shardBackprop[0].MaxBatch >= rowsPerWorkspace) return;
+        int count = Math.Max(shards, _shardBackprop.Length);
+        _shardBackprop = new Backpropagation[count];
+        _shardGradients = new AlignedBuffer[count];
+        for (int s = 0; s < count; s++)
+        {
+            _shardBackprop[s] = new Backpropagation(_net, Loss, rowsPerWorkspace) { WeightDecay = Options.WeightDecay };
+            _shardGradients[s] = new AlignedBuffer(_net.BufferLength);
+        }
+        _shardLoss = new double[count];
+        _shardCorrect = new int[count];
     }
 
     private void EnsureBackprop(int rows)

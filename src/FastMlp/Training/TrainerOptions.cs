@@ -24,6 +24,8 @@ public sealed record TrainerOptions
     public int Patience { get; init; }
     /// <summary>Seed of the shuffling (and of the validation split).</summary>
     public int Seed { get; init; }
+    /// <summary>Threads a training step may use, the caller's included (0: one per core). Results do not depend on it.</summary>
+    public int Threads { get; init; }
     /// <summary>Reshuffle the training set every epoch.</summary>
     public bool Shuffle { get; init; } = true;
 
@@ -44,6 +46,8 @@ public sealed record TrainerOptions
             throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "The weight decay must be a finite number >= 0.");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "The validation fraction must be in [0, 1).");
+        if (Threads < 0)
+            throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "The thread count must be >= 0 (0 means one per core).");
         if (Patience < 0)
             throw new ArgumentOutOfRangeException(nameof(Patience), Patience, "The patience must be >= 0.");
     }

@@ -1,0 +1,134 @@
+using System.Runtime.ExceptionServices;
+
+namespace FastMlp.Threading;
+
+/// <summary>A unit of parallel work: items 0..count-1, each independent of the others.</summary>
+internal interface IParallelJob
+{
+    void Execute(int item);
+}
+
+/// <summary>
+/// A persistent set of worker threads, started once. <see cref="Run"/> hands out the items of a job to the
+/// workers and the calling thread (which works too) and returns when all are done. Nothing is allocated per
+/// run: the job is an existing object, items are claimed with an interlocked counter, and the threads wait on
+/// a semaphore and report on a countdown event, both reused.
+/// </summary>
+/// <remarks>
+/// An exception thrown by an item is rethrown on the caller of <see cref="Run"/> with its original stack
+/// (the first one, if several items fail). Runs are serialised: a pool shared by several trainers runs one job
+/// at a time. <see cref="Dispose"/> stops and joins the threads.
+/// </remarks>
+public sealed class WorkerPool : IDisposable
+{
+    private readonly Thread[] _threads;
+    private readonly long[] _workerAllocatedBytes;
+    private readonly SemaphoreSlim _start = new(0);
+    private readonly CountdownEvent _done = new(1);
+    private readonly Lock _runLock = new();
+    private IParallelJob? _job;
+    private int _items;
+    private int _next;
+    private ExceptionDispatchInfo? _error;
+    private volatile bool _disposed;
+
+    /// <summary>Starts a pool of <paramref name="threads"/> threads in all, the caller's included (0: one per core).</summary>
+    public WorkerPool(int threads = 0)
+    {
+        if (threads < 0)
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, "The thread count must be >= 0 (0 means one per core).");
+        Threads = threads == 0 ? Environment.ProcessorCount : threads;
+        _threads = new Thread[Threads - 1];
+        _workerAllocatedBytes = new long[_threads.Length];
+        for (int i = 0; i < _threads.Length; i++)
+        {
+            int index = i;
+            _threads[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"FastMlp worker {i + 1}" };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>Threads that run a job, the calling thread included.</summary>
+    public int Threads { get; }
+
+    /// <summary>Runs items 0..count-1 of <paramref name="job"/> on up to <paramref name="maxThreads"/> threads (the caller's included).</summary>
+    internal void Run(IParallelJob job, int count, int maxThreads = int.MaxValue)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int helpers = Math.Min(Math.Min(Threads, maxThreads), count) - 1;
+        if (helpers <= 0)
+        {
+            for (int i = 0; i < count; i++) job.Execute(i);
+            return;
+        }
+        lock (_runLock)
+        {
+            _job = job;
+            _items = count;
+            _next = 0;
+            _done.Reset(helpers);
+            _start.Release(helpers);
+            Work();
+            _done.Wait();
+            _job = null;
+            ExceptionDispatchInfo? error = _error;
+            _error = null;
+            error?.Throw();
+        }
+    }
+
+    /// <summary>Stops the threads (after any job in progress) and waits for them to end.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        lock (_runLock)
+        {
+            _disposed = true;
+            if (_threads.Length > 0) _start.Release(_threads.Length);
+        }
+        foreach (Thread t in _threads) t.Join();
+        _start.Dispose();
+        _done.Dispose();
+    }
+
+    private void Work()
+    {
+        IParallelJob job = _job!;
+        int item;
+        while ((item = Interlocked.Increment(ref _next) - 1) < _items)
+        {
+            try
+            {
+                job.Execute(item);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null);
+            }
+        }
+    }
+
+    /// <summary>Bytes allocated so far by the worker threads (the caller's thread excluded), as of their last finished run.</summary>
+    internal long WorkerAllocatedBytes
+    {
+        get
+        {
+            long sum = 0;
+            for (int i = 0; i < _workerAllocatedBytes.Length; i++) sum += Volatile.Read(ref _workerAllocatedBytes[i]);
+            return sum;
+        }
+    }
+
+    private void WorkerLoop(int index)
+    {
+        while (true)
+        {
+            _start.Wait();
+            if (_disposed) return;
+            Work();
+            // Read back by the zero-allocation tests: a process-wide counter also sees the test host's threads.
+            Volatile.Write(ref _workerAllocatedBytes[index], GC.GetAllocatedBytesForCurrentThread());
+            _done.Signal();
+        }
+    }
+}

@@ -1,0 +1,185 @@
+using System.Runtime.CompilerServices;
+using CommunityToolkit.HighPerformance;
+using FastMlp.Data;
+using FastMlp.Threading;
+using FastMlp.Training;
+
+namespace FastMlp.Tests.Threading;
+
+/// <summary>Training and inference across the mini-batch on persistent workers.</summary>
+[Collection(nameof(AllocationSensitive))]
+public class ParallelTrainingTests
+{
+    // 40-96-48-5: ~8.7k parameters, so a batch of 128 (1.1M row-parameters) is above the parallel threshold.
+    private static Network Net(int seed)
+    {
+        var net = new Network(40, new LayerSpec(96, Activation.Relu), new LayerSpec(48, Activation.Tanh), new LayerSpec(5, Activation.Softmax));
+        net.Initialize(seed);
+        return net;
+    }
+
+    private static Dataset Data(int rows, int seed)
+    {
+        var random = new Random(seed);
+        var x = new float[rows * 40];
+        var y = new int[rows];
+        for (int i = 0; i < rows; i++)
+        {
+            y[i] = random.Next(5);
+            for (int j = 0; j < 40; j++) x[i * 40 + j] = (float)(random.NextDouble() - 0.5) + (j % 5 == y[i] ? 0.7f : 0f);
+        }
+        return Dataset.ForClassification(x, 40, y, 5);
+    }
+
+    [Fact]
+    public void Training_gives_bitwise_identical_weights_for_1_2_3_and_8_threads()
+    {
+        Assert.True((long)128 * Net(1).ParameterCount >= Trainer.MinParallelWork, "the test must exercise the parallel path");
+        Dataset data = Data(1000, 3);
+        int[]? reference = null;
+        foreach (int threads in new[] { 1, 2, 3, 8 })
+        {
+            Network net = Net(5);
+            using var trainer = new Trainer(net, new TrainerOptions { BatchSize = 128, Epochs = 3, Seed = 9, Threads = threads, WeightDecay = 1e-4f });
+            Assert.Equal(threads, trainer.Threads);
+            trainer.Fit(data);
+            int[] bits = net.Parameters.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+            if (reference is null) reference = bits;
+            else Assert.True(reference.AsSpan().SequenceEqual(bits), $"{threads} threads gave different weights than 1 thread");
+        }
+    }
+
+    [Fact]
+    public void Shard_boundaries_depend_on_the_batch_size_only()
+    {
+        Assert.Equal(Trainer.MinShardRows, Trainer.ShardRows(1));
+        Assert.Equal(16, Trainer.ShardRows(32));
+        Assert.Equal(32, Trainer.ShardRows(256));
+        Assert.Equal(125, Trainer.ShardRows(1000));
+    }
+
+    [Fact]
+    public void Parallel_training_step_and_batched_inference_allocate_nothing_on_any_thread()
+    {
+        Dataset data = Data(256, 4);
+        Network net = Net(2);
+        using var pool = new WorkerPool(4);
+        using var trainer = new Trainer(net, new TrainerOptions { Threads = 4 }, pool);
+        var outputs = new float[256 * 5];
+        for (int i = 0; i < 2; i++)
+        {
+            trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 256, 40), data.LabelArray);
+            net.Forward(data.Features, new Span2D<float>(outputs, 256, 5), pool);
+        }
+        long callerBefore = GC.GetAllocatedBytesForCurrentThread(), workersBefore = pool.WorkerAllocatedBytes;
+        for (int i = 0; i < 20; i++)
+        {
+            trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 256, 40), data.LabelArray);
+            net.Forward(data.Features, new Span2D<float>(outputs, 256, 5), pool);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - callerBefore);
+        Assert.Equal(0, pool.WorkerAllocatedBytes - workersBefore);
+        Assert.True(workersBefore > 0 || pool.Threads == 1, "the workers' counters must be live (their workspaces were allocated on them)");
+    }
+
+    [Fact]
+    public void Batched_inference_on_the_pool_matches_single_threaded_inference()
+    {
+        Network net = Net(3);
+        Dataset data = Data(1000, 5);
+        var single = new float[1000 * 5];
+        var parallel = new float[1000 * 5];
+        using var pool = new WorkerPool(3);
+        net.Forward(data.Features, new Span2D<float>(single, 1000, 5));
+        net.Forward(data.Features, new Span2D<float>(parallel, 1000, 5), pool);
+        Assert.Equal(single, parallel);
+    }
+
+    [Fact]
+    public async Task Many_application_threads_can_predict_at_once()
+    {
+        Network net = Net(4);
+        Dataset data = Data(64, 6);
+        var expected = new int[64];
+        for (int i = 0; i < 64; i++) expected[i] = net.PredictClass(data.Row(i));
+        var tasks = Enumerable.Range(0, 8).Select(t => Task.Run(() =>
+        {
+            Span<float> output = stackalloc float[5];
+            for (int round = 0; round < 50; round++)
+                for (int i = 0; i < 64; i++)
+                {
+                    if (net.PredictClass(data.Row(i)) != expected[i]) return false;
+                    net.Predict(data.Row(i), output);
+                }
+            return true;
+        }, TestContext.Current.CancellationToken));
+        Assert.All(await Task.WhenAll(tasks), Assert.True);
+    }
+
+    private sealed class ThrowingJob(int failAt) : IParallelJob
+    {
+        public int Executed;
+
+        public void Execute(int item)
+        {
+            Interlocked.Increment(ref Executed);
+            if (item == failAt) FailDeepInside(item);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void FailDeepInside(int item) => throw new InvalidOperationException($"item {item} failed");
+    }
+
+    [Fact]
+    public void An_exception_in_a_worker_reaches_the_caller_with_its_original_stack()
+    {
+        using var pool = new WorkerPool(4);
+        for (int failAt = 0; failAt < 16; failAt += 5)
+        {
+            var job = new ThrowingJob(failAt);
+            var e = Assert.Throws<InvalidOperationException>(() => pool.Run(job, 16));
+            Assert.Equal($"item {failAt} failed", e.Message);
+            Assert.Contains(nameof(ThrowingJob) + ".FailDeepInside", e.StackTrace);
+            Assert.Equal(16, job.Executed);
+        }
+        // The pool still works after a failure.
+        var ok = new ThrowingJob(-1);
+        pool.Run(ok, 100);
+        Assert.Equal(100, ok.Executed);
+    }
+
+    [Fact]
+    public async Task Many_short_runs_on_more_threads_than_cores_do_not_deadlock()
+    {
+        using var pool = new WorkerPool(8);
+        var job = new ThrowingJob(-1);
+        var run = Task.Run(() => { for (int i = 0; i < 5000; i++) pool.Run(job, 1 + i % 9); }, TestContext.Current.CancellationToken);
+        await run.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken); // throws TimeoutException on a deadlock
+        Assert.Equal(Enumerable.Range(0, 5000).Sum(i => 1 + i % 9), job.Executed);
+    }
+
+    [Fact]
+    public async Task Disposing_stops_the_threads_and_refuses_more_work()
+    {
+        var pool = new WorkerPool(3);
+        pool.Run(new ThrowingJob(-1), 10);
+        var dispose = Task.Run(pool.Dispose, TestContext.Current.CancellationToken);
+        await dispose.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken); // throws TimeoutException if Dispose hangs
+        Assert.Throws<ObjectDisposedException>(() => pool.Run(new ThrowingJob(-1), 10));
+        pool.Dispose(); // idempotent
+    }
+
+    [Fact]
+    public void Invalid_thread_counts_are_rejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(-1));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Threads = -2 }.Validate());
+        Assert.Contains("-2", e.Message);
+        using var pool = new WorkerPool();
+        Assert.Equal(Environment.ProcessorCount, pool.Threads);
+    }
+}
+
+/// <summary>Tests that measure process-wide allocation run alone.</summary>
+[CollectionDefinition(nameof(AllocationSensitive), DisableParallelization = true)]
+public class AllocationSensitive;
