@@ -43,7 +43,9 @@ public static partial class Cli
             if (parse.Errors.Count > 0)
             {
                 string command = parse.CommandResult.Command == root ? "fastmlp" : $"fastmlp {parse.CommandResult.Command.Name}";
-                stderr.WriteLine($"error: {Sentence(parse.Errors[0].Message)} Run '{command} --help' for usage.");
+                // An unknown word says more than "Required command was not provided", which it often causes.
+                string message = parse.Errors.Select(e => e.Message).OrderBy(m => m.StartsWith("Unrecognized", StringComparison.Ordinal) ? 0 : 1).First();
+                stderr.WriteLine($"error: {Sentence(message)} Run '{command} --help' for usage.");
                 return BadInput;
             }
             return parse.Invoke(new InvocationConfiguration

@@ -70,9 +70,8 @@ internal static class BenchCommand
         var y = new float[net.OutputSize];
         Fill(x, random);
         net.Predict(x, y);
-        Warm(seconds / 4, () => net.Predict(x, y));
-        int group = 1;
-        while (group < 1 << 20 && Time(() => { for (int i = 0; i < group; i++) net.Predict(x, y); }) < 50e-6) group *= 2;
+        double estimate = Warm(seconds / 4, () => net.Predict(x, y));
+        int group = (int)Math.Clamp(Math.Ceiling(20e-6 / Math.Max(estimate, 1e-9)), 1, 1 << 20); // ~20 us per timed group
         var perCall = new List<double>();
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long calls = 0;
@@ -81,7 +80,7 @@ internal static class BenchCommand
         {
             long start = Stopwatch.GetTimestamp();
             for (int i = 0; i < group; i++) net.Predict(x, y);
-            perCall.Add(Stopwatch.GetElapsedTime(start).TotalSeconds / group);
+            perCall.Add(Seconds(start) / group);
             calls += group;
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
@@ -139,17 +138,17 @@ internal static class BenchCommand
         for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
     }
 
-    private static void Warm(double seconds, Action action)
-    {
-        var watch = Stopwatch.StartNew();
-        int runs = 0;
-        while (watch.Elapsed.TotalSeconds < seconds || runs < 3) { action(); runs++; }
-    }
-
-    private static double Time(Action action)
+    /// <summary>Runs <paramref name="action"/> for about <paramref name="seconds"/> (at least 3 times); returns the mean seconds per run of the second half.</summary>
+    private static double Warm(double seconds, Action action)
     {
         long start = Stopwatch.GetTimestamp();
-        action();
-        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        while (Seconds(start) < seconds / 2) action();
+        long runs = 0;
+        long second = Stopwatch.GetTimestamp();
+        while (Seconds(start) < seconds || runs < 3) { action(); runs++; }
+        return Seconds(second) / runs;
     }
+
+    /// <summary>Seconds since a <see cref="Stopwatch.GetTimestamp"/> value, at the timer's full resolution.</summary>
+    private static double Seconds(long start) => (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
 }

@@ -213,7 +213,7 @@ public static class ModelFile
         }
         catch (ArgumentException e)
         {
-            throw Bad(name, $"describes an invalid network: {e.Message}");
+            throw Bad(name, $"describes an invalid network: {Plain(e)}");
         }
         float[]? inOffset = null, inFactor = null, outOffset = null, outFactor = null;
         if (h.InputScaling is not null)
@@ -244,7 +244,7 @@ public static class ModelFile
         }
         catch (ArgumentException e)
         {
-            throw Bad(name, $"holds an inconsistent model: {e.Message}");
+            throw Bad(name, $"holds an inconsistent model: {Plain(e)}");
         }
     }
 
@@ -277,7 +277,7 @@ public static class ModelFile
             }
             catch (ArgumentException e)
             {
-                throw Bad(name, $"has an invalid activation in layer {i}: {e.Message}");
+                throw Bad(name, $"has an invalid activation in layer {i}: {Plain(e)}");
             }
             parameters += (long)inputs * units + units;
             if (parameters > Network.MaxParameterCount)
@@ -402,7 +402,15 @@ public static class ModelFile
         }
     }
 
-    private static InvalidDataException Bad(string name, string problem) => new($"{name} {problem}.");
+    private static InvalidDataException Bad(string name, string problem) => new($"{name} {problem.TrimEnd('.')}.");
+
+    /// <summary>An argument exception's message without the "(Parameter 'x')" suffix and the "Actual value" line.</summary>
+    private static string Plain(ArgumentException e)
+    {
+        string message = e.Message.Split('\n')[0];
+        int suffix = message.LastIndexOf(" (Parameter '", StringComparison.Ordinal);
+        return (suffix >= 0 ? message[..suffix] : message).Trim().TrimEnd('.');
+    }
 
     private static byte ActivationCode(ActivationKind kind) => kind switch
     {
