@@ -28,10 +28,19 @@ internal sealed class Progress(TextWriter output, bool live, int epochs, int res
         }
         int filled = (int)Math.Round(BarWidth * (double)r.Epoch / epochs);
         string line = $"{prefix}[{new string('#', filled)}{new string('.', BarWidth - filled)}] {epoch}  {metrics}";
+        int width = TerminalWidth();
+        if (width > 20 && line.Length >= width) line = line[..(width - 1)]; // a wrapped line could not be redrawn in place
         output.Write("\r" + line.PadRight(_lastLength));
         output.Flush();
         _lastLength = line.Length;
         _open = true;
+    }
+
+    private static int TerminalWidth()
+    {
+        try { return Console.WindowWidth; }
+        catch (IOException) { return 0; }
+        catch (PlatformNotSupportedException) { return 0; }
     }
 
     /// <summary>Ends the live line (after a restart or at the end of training).</summary>
