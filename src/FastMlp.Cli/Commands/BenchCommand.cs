@@ -21,7 +21,7 @@ internal static class BenchCommand
         var activation = new Option<string>("--activation") { Description = "Hidden activation.", DefaultValueFactory = _ => "relu" };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Training batch size.", DefaultValueFactory = _ => 128 };
         var optimizer = new Option<string>("--optimizer") { Description = "Optimizer of the training steps.", DefaultValueFactory = _ => "adam" };
-        var seconds = new Option<double>("--seconds") { Description = "Measuring time of each of the two measurements (after a warm-up of a quarter of it).", DefaultValueFactory = _ => 2.0 };
+        var seconds = new Option<double>("--seconds") { Description = "Measuring time of each of the two measurements, each after a warm-up of a quarter of it but at least 0.5 s (so that the JIT has tiered up).", DefaultValueFactory = _ => 2.0 };
         var seed = new Option<int>("--seed") { Description = "Seed of the random weights and data.", DefaultValueFactory = _ => 1 };
         var command = new Command("bench", "Measure the forward latency of one sample and the training throughput (samples/s) of an architecture on random data.")
         {
@@ -70,10 +70,10 @@ internal static class BenchCommand
         var y = new float[net.OutputSize];
         Fill(x, random);
         net.Predict(x, y);
-        double estimate = Warm(seconds / 4, () => net.Predict(x, y));
+        double warmUp = Math.Max(seconds / 4, 0.5);
+        double estimate = Warm(warmUp, () => net.Predict(x, y));
         int group = (int)Math.Clamp(Math.Ceiling(20e-6 / Math.Max(estimate, 1e-9)), 1, 1 << 20); // ~20 us per timed group
         var perCall = new List<double>();
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long calls = 0;
         var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < seconds || perCall.Count < 5)
@@ -83,10 +83,14 @@ internal static class BenchCommand
             perCall.Add(Seconds(start) / group);
             calls += group;
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        // Steady-state allocation, measured apart from the timing loop (whose list of timings allocates).
+        const int AllocationCalls = 10_000;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < AllocationCalls; i++) net.Predict(x, y);
+        double allocatedPerCall = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)AllocationCalls;
         perCall.Sort();
         o.WriteLine($"forward, 1 sample: median {Text.Duration(perCall[perCall.Count / 2])}, best {Text.Duration(perCall[0])}, "
-            + $"p90 {Text.Duration(perCall[(int)(perCall.Count * 0.9)])} ({calls:N0} calls; {(allocated / (double)Math.Max(calls, 1)).ToString("0.##", CultureInfo.InvariantCulture)} bytes allocated per call)");
+            + $"p90 {Text.Duration(perCall[(int)(perCall.Count * 0.9)])} ({calls:N0} calls; {allocatedPerCall.ToString("0.##", CultureInfo.InvariantCulture)} bytes allocated per call)");
 
         // Training throughput: full steps (forward, backward, optimizer update) on random batches.
         var trainer = new Trainer(net, new TrainerOptions { Optimizer = new OptimizerOptions { Kind = optimizer, LearningRate = 1e-4f }, BatchSize = batch });
@@ -107,7 +111,7 @@ internal static class BenchCommand
             trainer.Step(new ReadOnlySpan2D<float>(inputs[b], batch, net.InputSize), labels[b]);
         }
         TrainStep();
-        Warm(seconds / 4, TrainStep);
+        Warm(warmUp, TrainStep);
         long steps = 0;
         total.Restart();
         while (total.Elapsed.TotalSeconds < seconds || steps < 3)

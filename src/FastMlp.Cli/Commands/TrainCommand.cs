@@ -180,7 +180,7 @@ internal static class TrainCommand
             + $"training time {Text.Seconds(trainSeconds)}, total {Text.Seconds(totalSeconds)}");
 
         ModelFile.Save(model, s.Output);
-        o.WriteLine($"model saved to {s.Output}");
+        o.WriteLine($"model saved to {s.Output}" + (Path.IsPathRooted(s.Output) ? "" : $" ({Path.GetFullPath(s.Output)})"));
         if (s.Curve is not null)
         {
             WriteCurve(s.Curve, history);

@@ -46,7 +46,7 @@ internal static class DataSource
             Dataset test = WithGzipErrors(path, () => IdxFile.LoadPart(path, "t10k", train.ClassCount));
             return new TrainingData(path, train, test, IdxClassNames(path, train.ClassCount), "label");
         }
-        CsvTable table = path is null ? ReadEmbeddedDigits() : WithGzipErrors(path, () => CsvTable.ReadFile(path, columns =>
+        CsvTable table = path is null ? ReadEmbeddedDigits(target) : WithGzipErrors(path, () => CsvTable.ReadFile(path, columns =>
         {
             if (columns.Length < 2)
                 throw new CliException($"'{path}' has {columns.Length} column; training needs feature columns and a target column.");
@@ -119,12 +119,12 @@ internal static class DataSource
     }
 
     /// <summary>The embedded digits set (1797 8x8 digit images).</summary>
-    public static CsvTable ReadEmbeddedDigits()
+    public static CsvTable ReadEmbeddedDigits(string? target = null)
     {
         using Stream stream = typeof(DataSource).Assembly.GetManifestResourceStream("FastMlp.Cli.digits.csv")
             ?? throw new InvalidOperationException("The embedded digits data set is missing from the fastmlp assembly.");
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        return CsvTable.Read(reader, EmbeddedDigitsName, columns => columns.Length - 1);
+        return CsvTable.Read(reader, EmbeddedDigitsName, columns => CsvTable.ResolveTarget(columns, target, EmbeddedDigitsName));
     }
 
     /// <summary>Parses "classification" or "regression" (or their first letters).</summary>
