@@ -152,6 +152,7 @@ public sealed class Network
         }
         lock (_parallelForward)
         {
+            _parallelForward.EnsureWorkspaces(pool.Threads);
             fixed (float* px = x)
             fixed (float* py = y)
             {
@@ -233,22 +234,35 @@ public sealed class Network
 
     private static long RoundUp(long floats) => (floats + AlignedBuffer.AlignmentFloats - 1) / AlignedBuffer.AlignmentFloats * AlignedBuffer.AlignmentFloats;
 
-    /// <summary>One 64-row block of a batched forward pass per item; each thread uses its own workspace.</summary>
+    /// <summary>
+    /// One 64-row block of a batched forward pass per item. Each pool thread has its own workspace, all
+    /// allocated by the first call on the caller's thread, so no later call allocates on any thread.
+    /// </summary>
     private sealed unsafe class ParallelForwardJob(Network net) : IParallelJob
     {
+        private InferenceWorkspace[] _workspaces = [];
         private float* _x;
         private float* _y;
         private int _rows;
 
+        public void EnsureWorkspaces(int threads)
+        {
+            if (_workspaces.Length >= threads) return;
+            var grown = new InferenceWorkspace[threads];
+            _workspaces.CopyTo(grown, 0);
+            for (int i = _workspaces.Length; i < threads; i++) grown[i] = new InferenceWorkspace(net.MaxWidth);
+            _workspaces = grown;
+        }
+
         public void Set(float* x, float* y, int rows) { _x = x; _y = y; _rows = rows; }
 
-        public void Execute(int item)
+        public void Execute(int item, int worker)
         {
             int start = item * InferenceBlockRows;
             int rows = Math.Min(InferenceBlockRows, _rows - start);
             var x = new ReadOnlySpan<float>(_x + (long)start * net.InputSize, rows * net.InputSize);
             var y = new Span<float>(_y + (long)start * net.OutputSize, rows * net.OutputSize);
-            net.ForwardBlock(x, y, rows, net._workspaces.Value!);
+            net.ForwardBlock(x, y, rows, _workspaces[worker]);
         }
     }
 

@@ -5,14 +5,15 @@ namespace FastMlp.Threading;
 /// <summary>A unit of parallel work: items 0..count-1, each independent of the others.</summary>
 internal interface IParallelJob
 {
-    void Execute(int item);
+    /// <summary>Runs one item on the thread numbered <paramref name="worker"/> (0 is the caller of Run, 1.. the pool's threads).</summary>
+    void Execute(int item, int worker);
 }
 
 /// <summary>
 /// A persistent set of worker threads, started once. <see cref="Run"/> hands out the items of a job to the
 /// workers and the calling thread (which works too) and returns when all are done. Nothing is allocated per
 /// run: the job is an existing object, items are claimed with an interlocked counter, and the threads wait on
-/// a semaphore and report on a countdown event, both reused.
+/// a semaphore and report through a counter and a monitor, all reused.
 /// </summary>
 /// <remarks>
 /// An exception thrown by an item is rethrown on the caller of <see cref="Run"/> with its original stack
@@ -24,7 +25,10 @@ public sealed class WorkerPool : IDisposable
     private readonly Thread[] _threads;
     private readonly long[] _workerAllocatedBytes;
     private readonly SemaphoreSlim _start = new(0);
-    private readonly CountdownEvent _done = new(1);
+    // Completion is counted by hand and waited for on a monitor: CountdownEvent/ManualResetEventSlim create
+    // their lock object lazily on the first wait that really blocks, an allocation inside some later step.
+    private readonly object _doneLock = new();
+    private int _pending;
     private readonly Lock _runLock = new();
     private IParallelJob? _job;
     private int _items;
@@ -58,7 +62,7 @@ public sealed class WorkerPool : IDisposable
         int helpers = Math.Min(Math.Min(Threads, maxThreads), count) - 1;
         if (helpers <= 0)
         {
-            for (int i = 0; i < count; i++) job.Execute(i);
+            for (int i = 0; i < count; i++) job.Execute(i, 0);
             return;
         }
         lock (_runLock)
@@ -66,10 +70,10 @@ public sealed class WorkerPool : IDisposable
             _job = job;
             _items = count;
             _next = 0;
-            _done.Reset(helpers);
+            Volatile.Write(ref _pending, helpers);
             _start.Release(helpers);
-            Work();
-            _done.Wait();
+            Work(0);
+            WaitForHelpers();
             _job = null;
             ExceptionDispatchInfo? error = _error;
             _error = null;
@@ -88,10 +92,21 @@ public sealed class WorkerPool : IDisposable
         }
         foreach (Thread t in _threads) t.Join();
         _start.Dispose();
-        _done.Dispose();
     }
 
-    private void Work()
+    private void WaitForHelpers()
+    {
+        // Helpers usually finish within microseconds of the caller: spin briefly before sleeping on the monitor.
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _pending) > 0 && !spin.NextSpinWillYield) spin.SpinOnce();
+        if (Volatile.Read(ref _pending) == 0) return;
+        lock (_doneLock)
+        {
+            while (Volatile.Read(ref _pending) > 0) Monitor.Wait(_doneLock);
+        }
+    }
+
+    private void Work(int worker)
     {
         IParallelJob job = _job!;
         int item;
@@ -99,7 +114,7 @@ public sealed class WorkerPool : IDisposable
         {
             try
             {
-                job.Execute(item);
+                job.Execute(item, worker);
             }
             catch (Exception e)
             {
@@ -125,10 +140,11 @@ public sealed class WorkerPool : IDisposable
         {
             _start.Wait();
             if (_disposed) return;
-            Work();
+            Work(index + 1);
             // Read back by the zero-allocation tests: a process-wide counter also sees the test host's threads.
             Volatile.Write(ref _workerAllocatedBytes[index], GC.GetAllocatedBytesForCurrentThread());
-            _done.Signal();
+            if (Interlocked.Decrement(ref _pending) == 0)
+                lock (_doneLock) Monitor.PulseAll(_doneLock);
         }
     }
 }

@@ -268,7 +268,7 @@ public sealed class Trainer : IDisposable, IParallelJob
     }
 
     /// <summary>Item of a step: a shard's forward and backward pass, or a chunk of the fixed-order reduction.</summary>
-    unsafe void IParallelJob.Execute(int item)
+    unsafe void IParallelJob.Execute(int item, int worker)
     {
         if (_reducePhase)
         {

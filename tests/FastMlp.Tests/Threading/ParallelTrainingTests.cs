@@ -80,7 +80,6 @@ public class ParallelTrainingTests
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - callerBefore);
         Assert.Equal(0, pool.WorkerAllocatedBytes - workersBefore);
-        Assert.True(workersBefore > 0 || pool.Threads == 1, "the workers' counters must be live (their workspaces were allocated on them)");
     }
 
     [Fact]
@@ -121,7 +120,7 @@ public class ParallelTrainingTests
     {
         public int Executed;
 
-        public void Execute(int item)
+        public void Execute(int item, int worker)
         {
             Interlocked.Increment(ref Executed);
             if (item == failAt) FailDeepInside(item);
