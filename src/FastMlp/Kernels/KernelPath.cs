@@ -1,27 +1,99 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
 namespace FastMlp.Kernels;
 
 /// <summary>
-/// The instruction-set path the numeric kernels run on. Every kernel has a scalar reference;
-/// the other paths are chosen once at start-up from the CPU's capabilities.
+/// The instruction-set path the numeric kernels run on. Every kernel has a scalar reference; the others
+/// are hand-written with System.Runtime.Intrinsics.
 /// </summary>
 public enum KernelPath
 {
     /// <summary>Plain scalar loops: the reference every other path is checked against.</summary>
     Scalar,
-    /// <summary>Portable <see cref="System.Numerics.Vector{T}"/> code (whatever width the runtime picks).</summary>
-    PortableVector,
+    /// <summary>128-bit vectors through the cross-platform Vector128 API (SSE on x86, AdvSimd on ARM).</summary>
+    Vector128,
+    /// <summary>ARM NEON: Vector128 with AdvSimd fused multiply-add.</summary>
+    Neon,
+    /// <summary>x86 AVX2 + FMA: 256-bit vectors.</summary>
+    Avx2,
+    /// <summary>x86 AVX-512 (F, BW, DQ, VL): 512-bit vectors and masked tails.</summary>
+    Avx512,
 }
 
-/// <summary>Reports and selects the kernel path.</summary>
+/// <summary>
+/// Chooses the kernel path once at start-up: the FASTMLP_ISA environment variable
+/// (scalar, vector128, neon, avx2, avx512) if set, else the best path the CPU supports.
+/// <see cref="Use"/> switches it at run time, for study and tests.
+/// </summary>
 public static class KernelDispatch
 {
-    /// <summary>The path the kernels use in this process.</summary>
-    public static KernelPath Current { get; } = System.Numerics.Vector.IsHardwareAccelerated
-        ? KernelPath.PortableVector
-        : KernelPath.Scalar;
+    /// <summary>Name of the environment variable that forces a path.</summary>
+    public const string EnvironmentVariable = "FASTMLP_ISA";
+
+    private static KernelPath s_current = Initial();
+
+    /// <summary>The path the kernels use now.</summary>
+    public static KernelPath Current => s_current;
+
+    /// <summary>The best path this CPU supports (what is used unless overridden).</summary>
+    public static KernelPath Best { get; } = Available[^1];
+
+    /// <summary>The paths this CPU supports, from the scalar reference to the widest.</summary>
+    public static IReadOnlyList<KernelPath> Available => Enum.GetValues<KernelPath>().Where(IsSupported).ToArray();
+
+    /// <summary>True when this CPU (and runtime configuration) can run <paramref name="path"/>.</summary>
+    public static bool IsSupported(KernelPath path) => path switch
+    {
+        KernelPath.Scalar => true,
+        KernelPath.Vector128 => Vector128.IsHardwareAccelerated,
+        KernelPath.Neon => AdvSimd.IsSupported && AdvSimd.Arm64.IsSupported,
+        KernelPath.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        KernelPath.Avx512 => Avx512F.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported && Avx512F.VL.IsSupported && Vector512.IsHardwareAccelerated,
+        _ => false,
+    };
+
+    /// <summary>Switches every kernel to <paramref name="path"/>. Not meant to be called while kernels run on other threads.</summary>
+    /// <exception cref="NotSupportedException">The CPU lacks the instructions of <paramref name="path"/>.</exception>
+    public static void Use(KernelPath path)
+    {
+        if (!Enum.IsDefined(path))
+            throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown kernel path.");
+        if (!IsSupported(path))
+            throw new NotSupportedException($"The kernel path {path} is not supported on this CPU; available: {string.Join(", ", Available)}.");
+        s_current = path;
+    }
+
+    /// <summary>Parses a path name as used by FASTMLP_ISA (case-insensitive).</summary>
+    public static KernelPath Parse(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "scalar" => KernelPath.Scalar,
+        "vector128" or "sse" => KernelPath.Vector128,
+        "neon" or "advsimd" => KernelPath.Neon,
+        "avx2" => KernelPath.Avx2,
+        "avx512" => KernelPath.Avx512,
+        _ => throw new ArgumentException($"Unknown kernel path '{name}' (expected scalar, vector128, neon, avx2 or avx512).", nameof(name)),
+    };
 
     /// <summary>A one-line description of the path, for diagnostics and reports.</summary>
-    public static string Describe() => Current == KernelPath.PortableVector
-        ? $"{Current} ({System.Numerics.Vector<float>.Count} x fp32 lanes)"
-        : Current.ToString();
+    public static string Describe() => Current switch
+    {
+        KernelPath.Scalar => "Scalar (reference loops)",
+        KernelPath.Vector128 => "Vector128 (4 x fp32)",
+        KernelPath.Neon => "Neon (AdvSimd, 4 x fp32, FMA)",
+        KernelPath.Avx2 => "Avx2 (8 x fp32, FMA)",
+        _ => "Avx512 (16 x fp32, FMA, masked tails)",
+    };
+
+    private static KernelPath Initial()
+    {
+        string? forced = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (string.IsNullOrWhiteSpace(forced))
+            return Enum.GetValues<KernelPath>().Where(IsSupported).Max();
+        KernelPath path = Parse(forced);
+        if (!IsSupported(path))
+            throw new NotSupportedException($"{EnvironmentVariable}={forced} asks for a kernel path this CPU does not support; available: {string.Join(", ", Enum.GetValues<KernelPath>().Where(IsSupported))}.");
+        return path;
+    }
 }
