@@ -44,8 +44,8 @@ public sealed class Model
     public Scaler? TargetScaler { get; }
     /// <summary>Names of the classes (classification), or null.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
-    /// <summary>True for a classifier (cross-entropy loss or class names).</summary>
-    public bool IsClassifier => ClassNames is not null || Loss != LossKind.MeanSquaredError;
+    /// <summary>True for a classifier: a model with class names (<see cref="Train"/> always names the classes of a classification set).</summary>
+    public bool IsClassifier => ClassNames is not null;
     /// <summary>Number of classes of a classifier.</summary>
     public int ClassCount => Network.OutputSize == 1 ? 2 : Network.OutputSize;
 
@@ -60,6 +60,8 @@ public sealed class Model
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (classNames is not null && (!train.IsClassification || classNames.Count != train.ClassCount))
+            throw new ArgumentException($"{classNames.Count} class names were given for a set with {(train.IsClassification ? train.ClassCount + " classes" : "regression targets")}.", nameof(classNames));
         TrainerOptions t = options.Training;
         if (validation is null && t.ValidationFraction > 0)
             (train, validation) = train.Split(t.ValidationFraction, t.Seed);
