@@ -6,40 +6,58 @@ namespace FastMlp.Kernels;
 /// W is [outputs x inputs] (the nn.Linear layout); a batch is [rows x features].
 /// </summary>
 /// <remarks>
-/// This is the portable implementation behind the kernel seam: level-1 loops (dot products and
-/// axpys over <see cref="VectorOps"/>), with no register blocking. The register-blocked, packed,
-/// per-ISA GEMMs replace these bodies without changing the signatures.
+/// <para>
+/// Each public method checks the shapes once and dispatches on <see cref="KernelDispatch.Current"/> to one
+/// method per path, in the same order in every file: Avx512 (Gemm.Avx512.cs), Avx2 (Gemm.Avx2.cs),
+/// Vector128 (Gemm.Vector128.cs), Neon (Gemm.Neon.cs), Scalar (Gemm.Scalar.cs, the reference). The SIMD
+/// paths share two register-blocked drivers (Gemm.Kernels.cs), generic over a small vector-operations struct
+/// (<see cref="IGemmSimd{TVec}"/>), so the JIT compiles one specialised copy per path with no virtual calls.
+/// </para>
+/// <para>
+/// Forward is a dot-product micro-kernel: 2 rows of X by 4 rows of W (8 vector accumulators), reducing along
+/// the inputs with vector multiply-adds and 8 horizontal sums at the end; W needs no packing because its rows
+/// are already contiguous along the reduction. Rows == 1 (one sample, the latency path) is a GEMV: 8 rows of W at a
+/// time, one accumulator each, with no packing and no set-up, summing in the batch kernel's order so that
+/// Predict and a batched Forward agree bitwise.
+/// InputGradient and WeightGradient are the same outer-product micro-kernel: a 4 x (2 vectors) tile of the
+/// result in 8 accumulators, updated by broadcasting 4 elements of dY and loading 2 vectors of a row of W (or X),
+/// with the reduction dimension cut into chunks so that the B panel stays in L1.
+/// </para>
+/// <para>
+/// Edges: a partial block of rows or outputs re-reads the last valid row (clamped pointers) and stores only the
+/// valid results, so one kernel serves every size; inputs that are not a multiple of the vector width finish with
+/// a scalar loop. No path reads an output buffer unless it accumulates, allocates, or branches on data values.
+/// Fused multiply-add: Avx512, Avx2 and Neon fuse; Vector128 and Scalar multiply then add. Results are exactly
+/// reproducible within one path (the summation order depends only on the shapes).
+/// </para>
 /// </remarks>
-internal static class Gemm
+internal static partial class Gemm
 {
-    /// <summary>y[r, o] = b[o] + sum_i x[r, i] * w[o, i].</summary>
+    /// <summary>y[r, o] = b[o] + sum_i x[r, i] * w[o, i]. y is only written.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
         Span<float> y, int rows, int inputs, int outputs)
     {
-        for (int r = 0; r < rows; r++)
+        switch (KernelDispatch.Current)
         {
-            ReadOnlySpan<float> xr = x.Slice(r * inputs, inputs);
-            Span<float> yr = y.Slice(r * outputs, outputs);
-            for (int o = 0; o < outputs; o++)
-                yr[o] = b[o] + VectorOps.Dot(xr, w.Slice(o * inputs, inputs));
+            case KernelPath.Avx512: ForwardAvx512(x, w, b, y, rows, inputs, outputs); break;
+            case KernelPath.Avx2: ForwardAvx2(x, w, b, y, rows, inputs, outputs); break;
+            case KernelPath.Vector128: ForwardVector128(x, w, b, y, rows, inputs, outputs); break;
+            case KernelPath.Neon: ForwardNeon(x, w, b, y, rows, inputs, outputs); break;
+            default: ForwardScalar(x, w, b, y, rows, inputs, outputs); break;
         }
     }
 
-    /// <summary>dx[r, i] = sum_o dy[r, o] * w[o, i] (overwrites dx).</summary>
+    /// <summary>dx[r, i] = sum_o dy[r, o] * w[o, i] (overwrites dx, never reads it).</summary>
     public static void InputGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
         int rows, int inputs, int outputs)
     {
-        for (int r = 0; r < rows; r++)
+        switch (KernelDispatch.Current)
         {
-            Span<float> dxr = dx.Slice(r * inputs, inputs);
-            dxr.Clear();
-            ReadOnlySpan<float> dyr = dy.Slice(r * outputs, outputs);
-            for (int o = 0; o < outputs; o++)
-            {
-                float g = dyr[o];
-                if (g != 0f)
-                    VectorOps.Axpy(g, w.Slice(o * inputs, inputs), dxr);
-            }
+            case KernelPath.Avx512: InputGradientAvx512(dy, w, dx, rows, inputs, outputs); break;
+            case KernelPath.Avx2: InputGradientAvx2(dy, w, dx, rows, inputs, outputs); break;
+            case KernelPath.Vector128: InputGradientVector128(dy, w, dx, rows, inputs, outputs); break;
+            case KernelPath.Neon: InputGradientNeon(dy, w, dx, rows, inputs, outputs); break;
+            default: InputGradientScalar(dy, w, dx, rows, inputs, outputs); break;
         }
     }
 
@@ -51,22 +69,57 @@ internal static class Gemm
     public static void WeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
         Span<float> db, int rows, int inputs, int outputs, bool accumulate)
     {
-        if (!accumulate)
+        switch (KernelDispatch.Current)
         {
-            dw.Slice(0, outputs * inputs).Clear();
-            db.Slice(0, outputs).Clear();
-        }
-        for (int r = 0; r < rows; r++)
-        {
-            ReadOnlySpan<float> xr = x.Slice(r * inputs, inputs);
-            ReadOnlySpan<float> dyr = dy.Slice(r * outputs, outputs);
-            VectorOps.Add(dyr, db);
-            for (int o = 0; o < outputs; o++)
-            {
-                float g = dyr[o];
-                if (g != 0f)
-                    VectorOps.Axpy(g, xr, dw.Slice(o * inputs, inputs));
-            }
+            case KernelPath.Avx512: WeightGradientAvx512(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
+            case KernelPath.Avx2: WeightGradientAvx2(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
+            case KernelPath.Vector128: WeightGradientVector128(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
+            case KernelPath.Neon: WeightGradientNeon(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
+            default: WeightGradientScalar(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
         }
     }
+
+    private static void CheckForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int rows, int inputs, int outputs)
+    {
+        CheckDims(rows, inputs, outputs);
+        CheckLength(x.Length, (long)rows * inputs, nameof(x));
+        CheckLength(w.Length, (long)outputs * inputs, nameof(w));
+        CheckLength(b.Length, outputs, nameof(b));
+        CheckLength(y.Length, (long)rows * outputs, nameof(y));
+    }
+
+    private static void CheckInputGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx, int rows, int inputs, int outputs)
+    {
+        CheckDims(rows, inputs, outputs);
+        CheckLength(dy.Length, (long)rows * outputs, nameof(dy));
+        CheckLength(w.Length, (long)outputs * inputs, nameof(w));
+        CheckLength(dx.Length, (long)rows * inputs, nameof(dx));
+    }
+
+    private static void CheckWeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int rows, int inputs, int outputs)
+    {
+        CheckDims(rows, inputs, outputs);
+        CheckLength(dy.Length, (long)rows * outputs, nameof(dy));
+        CheckLength(x.Length, (long)rows * inputs, nameof(x));
+        CheckLength(dw.Length, (long)outputs * inputs, nameof(dw));
+        CheckLength(db.Length, outputs, nameof(db));
+    }
+
+    private static void CheckDims(int rows, int inputs, int outputs)
+    {
+        if (rows < 0 || inputs < 0 || outputs < 0)
+            ThrowDims(rows, inputs, outputs);
+    }
+
+    private static void CheckLength(int length, long needed, string name)
+    {
+        if (length < needed)
+            ThrowLength(length, needed, name);
+    }
+
+    private static void ThrowDims(int rows, int inputs, int outputs) =>
+        throw new ArgumentOutOfRangeException(nameof(rows), $"GEMM dimensions must not be negative: rows {rows}, inputs {inputs}, outputs {outputs}.");
+
+    private static void ThrowLength(int length, long needed, string name) =>
+        throw new ArgumentException($"The buffer '{name}' holds {length} floats; the shape needs {needed}.", name);
 }

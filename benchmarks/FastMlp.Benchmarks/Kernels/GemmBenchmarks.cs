@@ -1,0 +1,170 @@
+using System.Globalization;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using FastMlp.Kernels;
+
+namespace FastMlp.Benchmarks.Kernels;
+
+/// <summary>
+/// The three GEMM forms of a dense layer on the suite's shapes, once per kernel path this CPU supports, so one
+/// table shows the ISA ladder. Case is "rows/inputs x outputs"; FASTMLP_GEMM_CASES (comma-separated cases)
+/// restricts the cases, e.g. <c>FASTMLP_GEMM_CASES=256/784x256,1/64x32</c>. The GFLOP/s column is
+/// 2 rows inputs outputs / Mean.
+/// </summary>
+[Config(typeof(GemmConfig))]
+public class GemmBenchmarks
+{
+    /// <summary>Environment variable that restricts <see cref="Cases"/>.</summary>
+    public const string CasesVariable = "FASTMLP_GEMM_CASES";
+
+    private static readonly int[] s_batches = [1, 32, 256];
+    private static readonly (int In, int Out)[] s_layers = [(64, 32), (32, 32), (32, 10), (784, 256), (256, 128), (128, 10), (1024, 1024), (1024, 10)];
+
+    private float[] _x = [], _w = [], _b = [], _y = [], _dx = [], _dw = [], _db = [];
+    private int _rows, _in, _out;
+
+    /// <summary>Every batch x layer, or the ones FASTMLP_GEMM_CASES names.</summary>
+    public static IEnumerable<string> Cases()
+    {
+        string? only = Environment.GetEnvironmentVariable(CasesVariable);
+        if (!string.IsNullOrWhiteSpace(only))
+            return only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return s_batches.SelectMany(b => s_layers.Select(l => $"{b}/{l.In}x{l.Out}"));
+    }
+
+    /// <summary>The kernel paths this CPU supports.</summary>
+    public static IEnumerable<KernelPath> Paths() => KernelDispatch.Available;
+
+    /// <summary>rows/inputs x outputs.</summary>
+    [ParamsSource(nameof(Cases))]
+    public string Case { get; set; } = "1/64x32";
+
+    /// <summary>The kernel path (set with <see cref="KernelDispatch.Use"/>).</summary>
+    [ParamsSource(nameof(Paths))]
+    public KernelPath Path { get; set; } = KernelPath.Scalar;
+
+    /// <summary>Parses "rows/in x out" into (rows, in, out).</summary>
+    public static (int Rows, int In, int Out) Parse(string c)
+    {
+        string[] parts = c.Split('/', 'x');
+        if (parts.Length != 3)
+            throw new ArgumentException($"Case '{c}' is not rows/inputs x outputs.", nameof(c));
+        return (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Selects the path, fills the operands, and checks each form once against the scalar reference.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        KernelDispatch.Use(Path);
+        Console.WriteLine($"// FastMlp GemmBenchmarks({Case}, {Path}): kernels {KernelDispatch.Describe()}");
+        (_rows, _in, _out) = Parse(Case);
+        _x = Architectures.RandomInputs(_rows, _in, 1);
+        _w = Architectures.RandomInputs(_out, _in, 2);
+        _b = Architectures.RandomInputs(1, _out, 3);
+        _y = new float[_rows * _out];
+        _dx = new float[_rows * _in];
+        _dw = new float[_out * _in];
+        _db = new float[_out];
+        Forward(); InputGradient(); WeightGradient();
+        var y = new float[_y.Length];
+        var dx = new float[_dx.Length];
+        var dw = new float[_dw.Length];
+        var db = new float[_db.Length];
+        Gemm.ForwardScalar(_x, _w, _b, y, _rows, _in, _out);
+        Gemm.InputGradientScalar(_y, _w, dx, _rows, _in, _out);
+        Gemm.WeightGradientScalar(_y, _x, dw, db, _rows, _in, _out, accumulate: false);
+        Require(_y, y, _in, "Forward");
+        Require(_dx, dx, _out, "InputGradient");
+        Require(_dw, dw, _rows, "WeightGradient");
+    }
+
+    private void Require(float[] actual, float[] expected, int k, string what)
+    {
+        for (int i = 0; i < actual.Length; i++)
+            if (!(Math.Abs(actual[i] - expected[i]) <= 1e-5f * (k + 2) * (1 + Math.Abs(expected[i]))))
+                throw new InvalidOperationException($"{what}({Case}, {Path}) element {i} = {actual[i]}, scalar gives {expected[i]}.");
+    }
+
+    /// <summary>y = x W^T + b.</summary>
+    [Benchmark]
+    public float Forward()
+    {
+        Gemm.Forward(_x, _w, _b, _y, _rows, _in, _out);
+        return _y[0];
+    }
+
+    /// <summary>dx = dy W (dy = the forward output).</summary>
+    [Benchmark]
+    public float InputGradient()
+    {
+        Gemm.InputGradient(_y, _w, _dx, _rows, _in, _out);
+        return _dx[0];
+    }
+
+    /// <summary>dW = dy^T x, db = colsum(dy), overwriting.</summary>
+    [Benchmark]
+    public float WeightGradient()
+    {
+        Gemm.WeightGradient(_y, _x, _dw, _db, _rows, _in, _out, accumulate: false);
+        return _dw[0];
+    }
+}
+
+/// <summary><see cref="FastMlpConfig"/> plus a GFLOP/s column.</summary>
+public sealed class GemmConfig : BenchmarkDotNet.Configs.ManualConfig
+{
+    /// <summary>Builds the config.</summary>
+    public GemmConfig()
+    {
+        Add(new FastMlpConfig());
+        AddColumn(GflopsColumn.Instance);
+    }
+}
+
+/// <summary>2 rows inputs outputs / Mean, in GFLOP/s (a multiply-add counts as 2 flops).</summary>
+public sealed class GflopsColumn : IColumn
+{
+    /// <summary>The column.</summary>
+    public static readonly GflopsColumn Instance = new();
+
+    private GflopsColumn() { }
+
+    /// <inheritdoc/>
+    public string Id => nameof(GflopsColumn);
+    /// <inheritdoc/>
+    public string ColumnName => "GFLOP/s";
+    /// <inheritdoc/>
+    public bool AlwaysShow => true;
+    /// <inheritdoc/>
+    public ColumnCategory Category => ColumnCategory.Statistics;
+    /// <inheritdoc/>
+    public int PriorityInCategory => 101;
+    /// <inheritdoc/>
+    public bool IsNumeric => true;
+    /// <inheritdoc/>
+    public UnitType UnitType => UnitType.Dimensionless;
+    /// <inheritdoc/>
+    public string Legend => "2 x rows x inputs x outputs / Mean, 10^9 flop per second";
+
+    /// <inheritdoc/>
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+    /// <inheritdoc/>
+    public bool IsAvailable(Summary summary) => true;
+    /// <inheritdoc/>
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
+
+    /// <inheritdoc/>
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    {
+        double? mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
+        if (benchmarkCase.Parameters["Case"] is not string c || mean is not > 0) return "NA";
+        var (rows, inputs, outputs) = GemmBenchmarks.Parse(c);
+        return (2.0 * rows * inputs * outputs / mean.Value).ToString("F1", style.CultureInfo);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => ColumnName;
+}

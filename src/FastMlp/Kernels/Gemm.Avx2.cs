@@ -1,0 +1,41 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+namespace FastMlp.Kernels;
+
+/// <summary>AVX2 + FMA: 8 floats per vector, fused multiply-add (vfmadd231ps ymm).</summary>
+internal readonly struct Avx2GemmSimd : IGemmSimd<Vector256<float>>
+{
+    public static int Width => Vector256<float>.Count;
+    public static Vector256<float> Zero => Vector256<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(ref float p) => Vector256.LoadUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> v, ref float p) => v.StoreUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Splat(float s) => Vector256.Create(s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+}
+
+internal static partial class Gemm
+{
+    /// <summary><see cref="Forward"/> on the Avx2 path (callable directly, for tests and benchmarks).</summary>
+    internal static void ForwardAvx2(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        Span<float> y, int rows, int inputs, int outputs) =>
+        ForwardSimd<Avx2GemmSimd, Vector256<float>>(x, w, b, y, rows, inputs, outputs);
+
+    /// <summary><see cref="InputGradient"/> on the Avx2 path.</summary>
+    internal static void InputGradientAvx2(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
+        int rows, int inputs, int outputs) =>
+        InputGradientSimd<Avx2GemmSimd, Vector256<float>>(dy, w, dx, rows, inputs, outputs);
+
+    /// <summary><see cref="WeightGradient"/> on the Avx2 path.</summary>
+    internal static void WeightGradientAvx2(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
+        Span<float> db, int rows, int inputs, int outputs, bool accumulate) =>
+        WeightGradientSimd<Avx2GemmSimd, Vector256<float>>(dy, x, dw, db, rows, inputs, outputs, accumulate);
+}

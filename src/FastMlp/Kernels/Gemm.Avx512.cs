@@ -1,0 +1,41 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+namespace FastMlp.Kernels;
+
+/// <summary>AVX-512F: 16 floats per vector, fused multiply-add (vfmadd231ps zmm).</summary>
+internal readonly struct Avx512GemmSimd : IGemmSimd<Vector512<float>>
+{
+    public static int Width => Vector512<float>.Count;
+    public static Vector512<float> Zero => Vector512<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ref float p) => Vector512.LoadUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> v, ref float p) => v.StoreUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Splat(float s) => Vector512.Create(s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512F.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+}
+
+internal static partial class Gemm
+{
+    /// <summary><see cref="Forward"/> on the Avx512 path (callable directly, for tests and benchmarks).</summary>
+    internal static void ForwardAvx512(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        Span<float> y, int rows, int inputs, int outputs) =>
+        ForwardSimd<Avx512GemmSimd, Vector512<float>>(x, w, b, y, rows, inputs, outputs);
+
+    /// <summary><see cref="InputGradient"/> on the Avx512 path.</summary>
+    internal static void InputGradientAvx512(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
+        int rows, int inputs, int outputs) =>
+        InputGradientSimd<Avx512GemmSimd, Vector512<float>>(dy, w, dx, rows, inputs, outputs);
+
+    /// <summary><see cref="WeightGradient"/> on the Avx512 path.</summary>
+    internal static void WeightGradientAvx512(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
+        Span<float> db, int rows, int inputs, int outputs, bool accumulate) =>
+        WeightGradientSimd<Avx512GemmSimd, Vector512<float>>(dy, x, dw, db, rows, inputs, outputs, accumulate);
+}

@@ -1,0 +1,41 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+namespace FastMlp.Kernels;
+
+/// <summary>ARM NEON: 4 floats per vector, fused multiply-add (FMLA), horizontal sum by two FADDP.</summary>
+internal readonly struct NeonGemmSimd : IGemmSimd<Vector128<float>>
+{
+    public static int Width => Vector128<float>.Count;
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(ref float p) => Vector128.LoadUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<float> v, ref float p) => v.StoreUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Splat(float s) => Vector128.Create(s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => AdvSimd.FusedMultiplyAdd(c, a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector128<float> v) => AdvSimd.Arm64.AddPairwiseScalar(AdvSimd.Arm64.AddPairwise(v, v).GetLower()).ToScalar();
+}
+
+internal static partial class Gemm
+{
+    /// <summary><see cref="Forward"/> on the Neon path (callable directly, for tests and benchmarks).</summary>
+    internal static void ForwardNeon(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        Span<float> y, int rows, int inputs, int outputs) =>
+        ForwardSimd<NeonGemmSimd, Vector128<float>>(x, w, b, y, rows, inputs, outputs);
+
+    /// <summary><see cref="InputGradient"/> on the Neon path.</summary>
+    internal static void InputGradientNeon(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
+        int rows, int inputs, int outputs) =>
+        InputGradientSimd<NeonGemmSimd, Vector128<float>>(dy, w, dx, rows, inputs, outputs);
+
+    /// <summary><see cref="WeightGradient"/> on the Neon path.</summary>
+    internal static void WeightGradientNeon(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
+        Span<float> db, int rows, int inputs, int outputs, bool accumulate) =>
+        WeightGradientSimd<NeonGemmSimd, Vector128<float>>(dy, x, dw, db, rows, inputs, outputs, accumulate);
+}

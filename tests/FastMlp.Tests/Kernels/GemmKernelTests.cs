@@ -1,0 +1,243 @@
+using CommunityToolkit.HighPerformance;
+using FastMlp.Kernels;
+
+namespace FastMlp.Tests.Kernels;
+
+/// <summary>
+/// Every GEMM path this machine supports, called directly, against a float64 reference: every size 1..67 in
+/// each dimension (the others small and odd), shapes that cross the reduction chunk of the outer-product
+/// kernel, accumulate on and off, NaN-filled outputs when not accumulating (a kernel that reads them fails).
+/// </summary>
+public class GemmKernelTests
+{
+    public static TheoryData<KernelPath> Paths()
+    {
+        var data = new TheoryData<KernelPath>();
+        foreach (KernelPath p in KernelDispatch.Available) data.Add(p);
+        return data;
+    }
+
+    /// <summary>(rows, inputs, outputs): each dimension 1..67 with the others small and odd, plus larger shapes.</summary>
+    private static IEnumerable<(int Rows, int Inputs, int Outputs)> Shapes()
+    {
+        for (int n = 1; n <= 67; n++)
+        {
+            yield return (n, 7, 5);
+            yield return (3, n, 6);
+            yield return (5, 9, n);
+            yield return (2, n, 1);
+        }
+        var rnd = new Random(4);
+        for (int i = 0; i < 25; i++)
+            yield return (rnd.Next(1, 70), rnd.Next(1, 140), rnd.Next(1, 70));
+        // Reduction longer than one chunk (128 on AVX-512, 256 on AVX2, 512 on Vector128): rows for dW, outputs for dX.
+        yield return (530, 37, 5);
+        yield return (3, 35, 530);
+        yield return (1, 784, 10);
+        yield return (0, 5, 3);
+        yield return (4, 0, 3);
+        yield return (4, 5, 0);
+    }
+
+    private static float[] Random(int n, int seed)
+    {
+        var rnd = new Random(seed);
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(rnd.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    private static float[] Garbage(int n) => Enumerable.Repeat(float.NaN, n).ToArray();
+
+    /// <summary>|actual - expected| within 1e-6 per term of the reduction (values are in [-1, 1]) plus the initial value.</summary>
+    private static void Near(double expected, float actual, int k, string what)
+    {
+        double tol = 1e-6 * (k + 2);
+        if (!(Math.Abs(expected - actual) <= tol))
+            Assert.Fail($"{what}: expected {expected}, got {actual} (tolerance {tol}).");
+    }
+
+    internal static void Forward(KernelPath p, float[] x, float[] w, float[] b, float[] y, int r, int i, int o)
+    {
+        switch (p)
+        {
+            case KernelPath.Avx512: Gemm.ForwardAvx512(x, w, b, y, r, i, o); break;
+            case KernelPath.Avx2: Gemm.ForwardAvx2(x, w, b, y, r, i, o); break;
+            case KernelPath.Vector128: Gemm.ForwardVector128(x, w, b, y, r, i, o); break;
+            case KernelPath.Neon: Gemm.ForwardNeon(x, w, b, y, r, i, o); break;
+            default: Gemm.ForwardScalar(x, w, b, y, r, i, o); break;
+        }
+    }
+
+    internal static void InputGradient(KernelPath p, float[] dy, float[] w, float[] dx, int r, int i, int o)
+    {
+        switch (p)
+        {
+            case KernelPath.Avx512: Gemm.InputGradientAvx512(dy, w, dx, r, i, o); break;
+            case KernelPath.Avx2: Gemm.InputGradientAvx2(dy, w, dx, r, i, o); break;
+            case KernelPath.Vector128: Gemm.InputGradientVector128(dy, w, dx, r, i, o); break;
+            case KernelPath.Neon: Gemm.InputGradientNeon(dy, w, dx, r, i, o); break;
+            default: Gemm.InputGradientScalar(dy, w, dx, r, i, o); break;
+        }
+    }
+
+    internal static void WeightGradient(KernelPath p, float[] dy, float[] x, float[] dw, float[] db, int r, int i, int o, bool acc)
+    {
+        switch (p)
+        {
+            case KernelPath.Avx512: Gemm.WeightGradientAvx512(dy, x, dw, db, r, i, o, acc); break;
+            case KernelPath.Avx2: Gemm.WeightGradientAvx2(dy, x, dw, db, r, i, o, acc); break;
+            case KernelPath.Vector128: Gemm.WeightGradientVector128(dy, x, dw, db, r, i, o, acc); break;
+            case KernelPath.Neon: Gemm.WeightGradientNeon(dy, x, dw, db, r, i, o, acc); break;
+            default: Gemm.WeightGradientScalar(dy, x, dw, db, r, i, o, acc); break;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Forward_matches_float64_reference(KernelPath path)
+    {
+        int seed = 0;
+        foreach (var (rows, inputs, outputs) in Shapes())
+        {
+            float[] x = Random(rows * inputs, ++seed), w = Random(outputs * inputs, ++seed), b = Random(outputs, ++seed);
+            float[] y = Garbage(rows * outputs);
+            Forward(path, x, w, b, y, rows, inputs, outputs);
+            for (int r = 0; r < rows; r++)
+                for (int o = 0; o < outputs; o++)
+                {
+                    double s = b[o];
+                    for (int i = 0; i < inputs; i++) s += (double)x[r * inputs + i] * w[o * inputs + i];
+                    Near(s, y[r * outputs + o], inputs, $"{path} Forward {rows}x{inputs}x{outputs} y[{r},{o}]");
+                }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void InputGradient_matches_float64_reference(KernelPath path)
+    {
+        int seed = 100;
+        foreach (var (rows, inputs, outputs) in Shapes())
+        {
+            float[] dy = Random(rows * outputs, ++seed), w = Random(outputs * inputs, ++seed);
+            float[] dx = Garbage(rows * inputs);
+            InputGradient(path, dy, w, dx, rows, inputs, outputs);
+            for (int r = 0; r < rows; r++)
+                for (int i = 0; i < inputs; i++)
+                {
+                    double s = 0;
+                    for (int o = 0; o < outputs; o++) s += (double)dy[r * outputs + o] * w[o * inputs + i];
+                    Near(s, dx[r * inputs + i], outputs, $"{path} InputGradient {rows}x{inputs}x{outputs} dx[{r},{i}]");
+                }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void WeightGradient_matches_float64_reference(KernelPath path)
+    {
+        int seed = 200;
+        foreach (bool accumulate in new[] { false, true })
+            foreach (var (rows, inputs, outputs) in Shapes())
+            {
+                float[] dy = Random(rows * outputs, ++seed), x = Random(rows * inputs, ++seed);
+                float[] dw0 = accumulate ? Random(outputs * inputs, ++seed) : Garbage(outputs * inputs);
+                float[] db0 = accumulate ? Random(outputs, ++seed) : Garbage(outputs);
+                float[] dw = (float[])dw0.Clone(), db = (float[])db0.Clone();
+                WeightGradient(path, dy, x, dw, db, rows, inputs, outputs, accumulate);
+                string shape = $"{path} WeightGradient {rows}x{inputs}x{outputs} accumulate={accumulate}";
+                for (int o = 0; o < outputs; o++)
+                {
+                    for (int i = 0; i < inputs; i++)
+                    {
+                        double s = accumulate ? dw0[o * inputs + i] : 0;
+                        for (int r = 0; r < rows; r++) s += (double)dy[r * outputs + o] * x[r * inputs + i];
+                        Near(s, dw[o * inputs + i], rows, $"{shape} dw[{o},{i}]");
+                    }
+                    double sb = accumulate ? db0[o] : 0;
+                    for (int r = 0; r < rows; r++) sb += dy[r * outputs + o];
+                    Near(sb, db[o], rows, $"{shape} db[{o}]");
+                }
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Every_Gemm_call_allocates_nothing(KernelPath path)
+    {
+        const int rows = 37, inputs = 70, outputs = 19;
+        float[] x = Random(rows * inputs, 1), w = Random(outputs * inputs, 2), b = Random(outputs, 3);
+        float[] y = new float[rows * outputs], dx = new float[rows * inputs], dw = new float[outputs * inputs], db = new float[outputs];
+        float[] x1 = x.AsSpan(0, inputs).ToArray(), y1 = new float[outputs];
+        void Calls()
+        {
+            Forward(path, x, w, b, y, rows, inputs, outputs);
+            Forward(path, x1, w, b, y1, 1, inputs, outputs);
+            InputGradient(path, y, w, dx, rows, inputs, outputs);
+            WeightGradient(path, y, x, dw, db, rows, inputs, outputs, acc: false);
+            WeightGradient(path, y, x, dw, db, rows, inputs, outputs, acc: true);
+        }
+        Calls();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) Calls();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Expected_kernel_path_is_selected()
+    {
+        // CI sets FASTMLP_EXPECTED_PATH on every run that disables ISA extensions, so a misspelled runtime
+        // switch (silently ignored by .NET) turns the run red instead of re-testing the widest path.
+        string? expected = Environment.GetEnvironmentVariable("FASTMLP_EXPECTED_PATH");
+        Assert.SkipWhen(string.IsNullOrWhiteSpace(expected), "FASTMLP_EXPECTED_PATH is not set.");
+        Assert.Equal(KernelDispatch.Parse(expected!), KernelDispatch.Best);
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(KernelDispatch.EnvironmentVariable)))
+            Assert.Equal(KernelDispatch.Parse(expected!), KernelDispatch.Current);
+    }
+}
+
+/// <summary>Tests that switch the process-wide kernel path run alone, so no other test sees the switch.</summary>
+[CollectionDefinition(nameof(KernelPathSwitching), DisableParallelization = true)]
+public sealed class KernelPathSwitching;
+
+/// <summary>A whole back-propagated gradient agrees across every available path.</summary>
+[Collection(nameof(KernelPathSwitching))]
+public class GemmNetworkGradientTests
+{
+    [Fact]
+    public void Network_gradient_agrees_across_paths()
+    {
+        var net = new Network(37, new LayerSpec(33, Activation.Tanh), new LayerSpec(17, Activation.Relu), new LayerSpec(10, Activation.Softmax));
+        net.Initialize(3);
+        const int rows = 29;
+        var rnd = new Random(9);
+        float[] x = Enumerable.Range(0, rows * 37).Select(_ => (float)(rnd.NextDouble() * 2 - 1)).ToArray();
+        int[] labels = Enumerable.Range(0, rows).Select(_ => rnd.Next(10)).ToArray();
+        KernelPath saved = KernelDispatch.Current;
+        try
+        {
+            float[] Gradient(KernelPath p)
+            {
+                KernelDispatch.Use(p);
+                var bp = new Backpropagation(net, LossKind.CategoricalCrossEntropy, rows);
+                float[] g = new float[net.BufferLength];
+                bp.ComputeGradient(new ReadOnlySpan2D<float>(x, rows, 37), labels, g);
+                return g;
+            }
+            float[] reference = Gradient(KernelPath.Scalar);
+            Assert.Contains(reference, v => v != 0f);
+            foreach (KernelPath p in KernelDispatch.Available)
+            {
+                float[] g = Gradient(p);
+                for (int i = 0; i < g.Length; i++)
+                    if (!(Math.Abs(g[i] - reference[i]) <= 1e-5f + 1e-4f * Math.Abs(reference[i])))
+                        Assert.Fail($"{p}: gradient[{i}] = {g[i]}, scalar gives {reference[i]}.");
+            }
+        }
+        finally
+        {
+            KernelDispatch.Use(saved);
+        }
+    }
+}
