@@ -72,6 +72,9 @@ public class ParallelTrainingTests
             trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 512, 40), data.LabelArray);
             net.Forward(data.Features, new Span2D<float>(outputs, 512, 5), pool);
         }
+        // The runtime allocates a waiter object the first time a thread really blocks in Monitor.Wait; make that
+        // happen now: helpers that sleep force the caller to wait for them.
+        pool.Run(new SlowHelpersJob(), 4);
         long callerBefore = GC.GetAllocatedBytesForCurrentThread(), workersBefore = pool.WorkerAllocatedBytes;
         for (int i = 0; i < 20; i++)
         {
@@ -114,6 +117,14 @@ public class ParallelTrainingTests
             return true;
         }, TestContext.Current.CancellationToken));
         Assert.All(await Task.WhenAll(tasks), Assert.True);
+    }
+
+    private sealed class SlowHelpersJob : IParallelJob
+    {
+        public void Execute(int item, int worker)
+        {
+            if (worker != 0) Thread.Sleep(20);
+        }
     }
 
     private sealed class ThrowingJob(int failAt) : IParallelJob
