@@ -54,7 +54,7 @@ public class OptimizationCommandTests
         CliResult r = CliHarness.Run("train", "--data", CliHarness.DataFile("iris.csv"), "--solver", "lbfgs", "--hidden", "8", "--restarts", "3",
             "--iterations", "50", "--output", temp.File("m.fmlp"));
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Matches(@"restarts: 3, final loss min [0-9.]+, median [0-9.]+, max [0-9.]+", r.Out);
+        Assert.Matches(@"restarts: 3, validation loss min [0-9.]+, median [0-9.]+, max [0-9.]+", r.Out);
     }
 
     [Fact]

@@ -168,7 +168,7 @@ internal static class TrainCommand
         o.WriteLine($"stopped: {StopText(best)} after {best.Epochs} epoch{(best.Epochs == 1 ? "" : "s")}"
             + (validation is not null && best.BestEpoch > 0 ? $"; kept epoch {best.BestEpoch} (best validation loss {Text.Loss(best.BestValidationLoss)})" : "")
             + (s.Restarts > 1 ? $"; best of {s.Restarts} restarts: #{result.BestRestart + 1} (scores {string.Join(", ", result.RestartScores.Select(Text.Loss))})" : ""));
-        if (s.Restarts > 1) o.WriteLine(Spread(result.RestartScores, result.BestRestart));
+        if (s.Restarts > 1) o.WriteLine(Spread(result.RestartScores, result.BestRestart, validation is not null));
         if (best.StopReason == StopReason.Diverged && best.Message is not null)
             o.WriteLine($"warning: training diverged ({best.Message.TrimEnd('.')}); try a lower --lr.");
         o.WriteLine($"network: {Text.Architecture(model.Network)}, {model.Network.ParameterCount:N0} parameters, loss {Text.LossName(model.Loss)}");
@@ -227,12 +227,12 @@ internal static class TrainCommand
     };
 
     /// <summary>The restarts' spread: the notes' point that different initialisations end in different minima.</summary>
-    internal static string Spread(IReadOnlyList<double> scores, int best)
+    internal static string Spread(IReadOnlyList<double> scores, int best, bool validation)
     {
         double[] finite = scores.Where(double.IsFinite).Order().ToArray();
         if (finite.Length == 0) return $"restarts: {scores.Count}, all diverged";
         double median = finite.Length % 2 == 1 ? finite[finite.Length / 2] : 0.5 * (finite[finite.Length / 2 - 1] + finite[finite.Length / 2]);
-        return $"restarts: {scores.Count}, final loss min {Text.Loss(finite[0])}, median {Text.Loss(median)}, max {Text.Loss(finite[^1])}"
+        return $"restarts: {scores.Count}, " + (validation ? "validation" : "final training") + $" loss min {Text.Loss(finite[0])}, median {Text.Loss(median)}, max {Text.Loss(finite[^1])}"
             + $" (spread {Text.Loss(finite[^1] - finite[0])}; best #{best + 1}" + (finite.Length < scores.Count ? $"; {scores.Count - finite.Length} diverged)" : ")");
     }
 
@@ -265,7 +265,7 @@ internal static class TrainCommand
         o.WriteLine($"stopped: {StopText(best.Stop)} after {best.Iterations} iteration{(best.Iterations == 1 ? "" : "s")} ({best.Evaluations} evaluations); "
             + $"loss {Text.Loss(best.InitialLoss)} -> {Text.Loss(best.FinalLoss)}, |gradient| {best.GradientNorm.ToString("G3", Text.Invariant)}"
             + (validation is not null ? $"; validation loss {Text.Loss(result.RestartScores[result.BestRestart])}" : ""));
-        if (s.Restarts > 1) o.WriteLine(Spread(result.RestartScores, result.BestRestart));
+        if (s.Restarts > 1) o.WriteLine(Spread(result.RestartScores, result.BestRestart, validation is not null));
         o.WriteLine($"network: {Text.Architecture(model.Network)}, {model.Network.ParameterCount:N0} parameters, loss {Text.LossName(model.Loss)}");
         ReportTest(o, model, test, classification);
         o.WriteLine($"training time {Text.Seconds(trainSeconds)}, total {Text.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds)}");
