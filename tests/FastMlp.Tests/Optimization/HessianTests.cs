@@ -3,6 +3,7 @@ using FastMlp.Optimization;
 
 namespace FastMlp.Tests.Optimization;
 
+[Collection(OptimizationCollection.Name)]
 public class HessianTests
 {
     public static TheoryData<string> Cases => ["tanh-softmax-ce", "sigmoid-identity-mse-decay", "softplus-sigmoid-bce", "elu-tanh-mse"];

@@ -3,6 +3,7 @@ using FastMlp.Optimization;
 
 namespace FastMlp.Tests.Optimization;
 
+[Collection(OptimizationCollection.Name)]
 public class SolverTests
 {
     private static Network Linear()

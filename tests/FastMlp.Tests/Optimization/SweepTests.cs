@@ -4,6 +4,7 @@ using FastMlp.Training;
 
 namespace FastMlp.Tests.Optimization;
 
+[Collection(OptimizationCollection.Name)]
 public class SweepTests
 {
     [Fact]
