@@ -90,6 +90,7 @@ public static partial class Cli
         var root = new RootCommand($"fastmlp {Version}: train, evaluate, run and benchmark multilayer perceptrons (FastMlp engine).")
         {
             TrainCommand.Create(context),
+            SweepCommand.Create(context),
             EvaluateCommand.Create(context),
             PredictCommand.Create(context),
             InfoCommand.Create(context),

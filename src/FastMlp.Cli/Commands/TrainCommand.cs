@@ -6,6 +6,7 @@ using FastMlp.Cli.Output;
 using FastMlp.Data;
 using FastMlp.IO;
 using FastMlp.Metrics;
+using FastMlp.Optimization;
 using FastMlp.Training;
 
 namespace FastMlp.Cli.Commands;
@@ -43,6 +44,8 @@ internal static class TrainCommand
         public string? Curve { get; init; }
         public string? Plot { get; init; }
         public bool Quiet { get; init; }
+        public string Solver { get; init; } = "first-order";
+        public int Iterations { get; init; } = 200;
     }
 
     public static Command Create(CliContext context)
@@ -73,11 +76,13 @@ internal static class TrainCommand
         var curve = new Option<string?>("--curve") { Description = "Write the per-epoch learning curve to this CSV file." };
         var plot = new Option<string?>("--plot") { Description = "Write an SVG plot of the training and validation loss curves to this file." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No live progress bar: plain per-epoch lines, as when the output is redirected." };
+        var solver = new Option<string>("--solver") { Description = "first-order (mini-batch --optimizer), or a full-batch second-order solver: lbfgs (L-BFGS, strong Wolfe line search), newton (exact Hessian, at most 2000 parameters) or scg (scaled conjugate gradient).", DefaultValueFactory = _ => "first-order" };
+        var iterations = new Option<int>("--iterations") { Description = "Iteration limit of --solver lbfgs, newton or scg (200, as scikit-learn's max_iter).", DefaultValueFactory = _ => 200 };
 
         var command = new Command("train", "Train a model on a CSV file, a .csv.gz file, an IDX folder or the embedded digits set, report its test score and save it.")
         {
             data, target, task, hidden, activation, outputActivation, loss, optimizer, lr, momentum, beta1, beta2, weightDecay,
-            batch, epochs, scaling, validation, patience, testSplit, seed, threads, restarts, output, curve, plot, quiet,
+            batch, epochs, scaling, validation, patience, testSplit, seed, threads, restarts, output, curve, plot, quiet, solver, iterations,
         };
         command.SetAction(r => Run(context, new Settings
         {
@@ -89,6 +94,7 @@ internal static class TrainCommand
             Validation = r.GetValue(validation), Patience = r.GetValue(patience), TestSplit = r.GetValue(testSplit),
             Seed = r.GetValue(seed), Threads = r.GetValue(threads), Restarts = r.GetValue(restarts), Output = r.GetValue(output)!,
             Curve = r.GetValue(curve), Plot = r.GetValue(plot), Quiet = r.GetValue(quiet),
+            Solver = r.GetValue(solver)!, Iterations = r.GetValue(iterations),
         }));
         return command;
     }
@@ -97,6 +103,8 @@ internal static class TrainCommand
     {
         TextWriter o = context.Stdout;
         ModelOptions options = BuildOptions(s);
+        SolverKind? solverKind = ParseSolver(s.Solver);
+        if (s.Iterations < 1) throw new CliException($"--iterations {s.Iterations}: the iteration limit must be at least 1.");
         TaskKind? task = DataSource.ParseTask(s.Task);
         CheckOutputs(s);
 
@@ -121,6 +129,12 @@ internal static class TrainCommand
         o.WriteLine($"split: {train.Count} train, {validation?.Count ?? 0} validation, {test?.Count ?? 0} test"
             + (loaded.Test is not null ? " (the folder's t10k files)" : $" (seed {s.Seed})"));
         string hiddenText = options.HiddenLayers.Length == 0 ? "none" : string.Join(",", options.HiddenLayers);
+        if (solverKind is { } kind)
+        {
+            o.WriteLine($"model: hidden {hiddenText} ({options.HiddenActivation}), solver {SolverName(kind)} (full batch), at most {s.Iterations} iterations, "
+                + $"{options.InputScaling.ToString().ToLowerInvariant()} scaling" + (s.Restarts > 1 ? $", {s.Restarts} restarts" : ""));
+            return RunSolver(context, s, options, kind, loaded, train, validation, test, started);
+        }
         o.WriteLine($"model: hidden {hiddenText} ({options.HiddenActivation}), {s.Optimizer.ToLowerInvariant()} lr {Text.Number(s.LearningRate)}, batch {s.BatchSize}, "
             + $"{s.Epochs} epochs, {options.InputScaling.ToString().ToLowerInvariant()} scaling"
             + (s.Restarts > 1 ? $", {s.Restarts} restarts" : "")
@@ -154,6 +168,7 @@ internal static class TrainCommand
         o.WriteLine($"stopped: {StopText(best)} after {best.Epochs} epoch{(best.Epochs == 1 ? "" : "s")}"
             + (validation is not null && best.BestEpoch > 0 ? $"; kept epoch {best.BestEpoch} (best validation loss {Text.Loss(best.BestValidationLoss)})" : "")
             + (s.Restarts > 1 ? $"; best of {s.Restarts} restarts: #{result.BestRestart + 1} (scores {string.Join(", ", result.RestartScores.Select(Text.Loss))})" : ""));
+        if (s.Restarts > 1) o.WriteLine(Spread(result.RestartScores, result.BestRestart, validation is not null));
         if (best.StopReason == StopReason.Diverged && best.Message is not null)
             o.WriteLine($"warning: training diverged ({best.Message.TrimEnd('.')}); try a lower --lr.");
         o.WriteLine($"network: {Text.Architecture(model.Network)}, {model.Network.ParameterCount:N0} parameters, loss {Text.LossName(model.Loss)}");
@@ -194,6 +209,110 @@ internal static class TrainCommand
         if (best.StopReason == StopReason.Cancelled)
             o.WriteLine("training was cancelled; the model holds the weights reached so far.");
         return Cli.Success;
+    }
+
+    private static SolverKind? ParseSolver(string text)
+    {
+        string t = text.Trim().ToLowerInvariant();
+        if (t is "first-order" or "firstorder" or "first" or "sgd") return null;
+        try { return FullBatchTraining.ParseKind(t); }
+        catch (ArgumentException) { throw new CliException($"--solver \"{text}\" is not a solver (expected first-order, lbfgs, newton or scg)."); }
+    }
+
+    private static string SolverName(SolverKind kind) => kind switch
+    {
+        SolverKind.Lbfgs => "lbfgs",
+        SolverKind.Newton => "newton",
+        _ => "scg",
+    };
+
+    /// <summary>The restarts' spread: the notes' point that different initialisations end in different minima.</summary>
+    internal static string Spread(IReadOnlyList<double> scores, int best, bool validation)
+    {
+        double[] finite = scores.Where(double.IsFinite).Order().ToArray();
+        if (finite.Length == 0) return $"restarts: {scores.Count}, all diverged";
+        double median = finite.Length % 2 == 1 ? finite[finite.Length / 2] : 0.5 * (finite[finite.Length / 2 - 1] + finite[finite.Length / 2]);
+        return $"restarts: {scores.Count}, " + (validation ? "validation" : "final training") + $" loss min {Text.Loss(finite[0])}, median {Text.Loss(median)}, max {Text.Loss(finite[^1])}"
+            + $" (spread {Text.Loss(finite[^1] - finite[0])}; best #{best + 1}" + (finite.Length < scores.Count ? $"; {scores.Count - finite.Length} diverged)" : ")");
+    }
+
+    private static int RunSolver(CliContext context, Settings s, ModelOptions options, SolverKind kind, TrainingData loaded,
+        Dataset train, Dataset? validation, Dataset? test, long started)
+    {
+        TextWriter o = context.Stdout;
+        bool classification = train.IsClassification;
+        int every = Math.Max(1, s.Iterations / 20);
+        var curve = new List<(int Restart, SolverIteration It)>();
+        var solverOptions = new SolverOptions { MaxIterations = s.Iterations };
+        long trainStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        SolverTrainingResult result;
+        try
+        {
+            result = FullBatchTraining.Train(train, options, kind, solverOptions, validation, loaded.ClassNames, (restart, it) =>
+            {
+                curve.Add((restart, it));
+                if (it.Iteration % every == 0 && it.Iteration > 0)
+                    o.WriteLine((s.Restarts > 1 ? $"restart {restart + 1} " : "") + $"iteration {it.Iteration}: loss {Text.Loss(it.Loss)}, |gradient| {it.GradientNorm.ToString("G3", Text.Invariant)}");
+            }, context.Cancellation);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"--solver {s.Solver}: {Cli.Describe(e)}");
+        }
+        double trainSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(trainStart).TotalSeconds;
+        Model model = result.Model;
+        SolverResult best = result.Best;
+        o.WriteLine($"stopped: {StopText(best.Stop)} after {best.Iterations} iteration{(best.Iterations == 1 ? "" : "s")} ({best.Evaluations} evaluations); "
+            + $"loss {Text.Loss(best.InitialLoss)} -> {Text.Loss(best.FinalLoss)}, |gradient| {best.GradientNorm.ToString("G3", Text.Invariant)}"
+            + (validation is not null ? $"; validation loss {Text.Loss(result.RestartScores[result.BestRestart])}" : ""));
+        if (s.Restarts > 1) o.WriteLine(Spread(result.RestartScores, result.BestRestart, validation is not null));
+        o.WriteLine($"network: {Text.Architecture(model.Network)}, {model.Network.ParameterCount:N0} parameters, loss {Text.LossName(model.Loss)}");
+        ReportTest(o, model, test, classification);
+        o.WriteLine($"training time {Text.Seconds(trainSeconds)}, total {Text.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds)}");
+        ModelFile.Save(model, s.Output);
+        o.WriteLine($"model saved to {s.Output}" + (Path.IsPathRooted(s.Output) ? "" : $" ({Path.GetFullPath(s.Output)})"));
+        if (s.Curve is not null)
+        {
+            var csv = new StringBuilder("restart,iteration,loss,gradient_norm\n");
+            foreach (var (restart, it) in curve)
+                csv.Append(Text.Invariant, $"{restart + 1},{it.Iteration},{Text.Csv(it.Loss)},{Text.Csv(it.GradientNorm)}\n");
+            File.WriteAllText(s.Curve, csv.ToString(), new UTF8Encoding(false));
+            o.WriteLine($"learning curve written to {s.Curve}");
+        }
+        if (s.Plot is not null)
+        {
+            var points = curve.Where(c => c.Restart == result.BestRestart).Select(c => ((double)c.It.Iteration, c.It.Loss)).ToList();
+            string svg = SvgPlot.Render($"{SolverName(kind)}: {Text.Architecture(model.Network)} on {Path.GetFileName(loaded.Source)}", "iteration", "training loss",
+                [new SvgPlot.Series("training loss", "#1f77b4", points)]);
+            File.WriteAllText(s.Plot, svg, new UTF8Encoding(false));
+            o.WriteLine($"loss plot written to {s.Plot}");
+        }
+        return Cli.Success;
+    }
+
+    private static string StopText(SolverStop stop) => stop switch
+    {
+        SolverStop.GradientTolerance => "gradient tolerance reached",
+        SolverStop.LossChange => "loss change below tolerance",
+        SolverStop.IterationLimit => "iteration limit",
+        SolverStop.LineSearchFailed => "no further decrease along the search direction",
+        _ => "diverged",
+    };
+
+    private static void ReportTest(TextWriter o, Model model, Dataset? test, bool classification)
+    {
+        if (test is null) { o.WriteLine("test: none (--test-split 0)"); return; }
+        if (classification)
+        {
+            ConfusionMatrix cm = model.EvaluateClassifier(test);
+            int correct = (int)Math.Round(cm.Accuracy * cm.Total);
+            o.WriteLine($"test accuracy: {Text.Percent(cm.Accuracy)} ({correct}/{cm.Total})");
+        }
+        else
+        {
+            RegressionMetrics m = model.EvaluateRegressor(test);
+            o.WriteLine($"test R2: {m.R2.ToString("F4", Text.Invariant)}  RMSE {Text.Number(m.Rmse)}  MAE {Text.Number(m.Mae)}  MSE {Text.Number(m.Mse)} ({test.Count} rows)");
+        }
     }
 
     private static ModelOptions BuildOptions(Settings s)
