@@ -66,14 +66,9 @@ public sealed class Model
         if (validation is null && t.ValidationFraction > 0)
             (train, validation) = train.Split(t.ValidationFraction, t.Seed);
 
-        Scaler? inputScaler = options.InputScaling == ScalingKind.None ? null : Scaler.Fit(options.InputScaling, train.Features);
-        Scaler? targetScaler = !train.IsClassification && options.ScaleTargets ? Scaler.Fit(ScalingKind.ZScore, train.Targets) : null;
-        Dataset scaledTrain = Scale(train, inputScaler, targetScaler);
-        Dataset? scaledValidation = validation is null ? null : Scale(validation, inputScaler, targetScaler);
-
-        Activation output = options.OutputActivation ?? (train.IsClassification ? Activation.Softmax : Activation.Identity);
-        int outputs = train.IsClassification ? (output.Kind == ActivationKind.Sigmoid && train.ClassCount == 2 ? 1 : train.ClassCount) : train.TargetCount;
-        LayerSpec[] layers = [.. options.HiddenLayers.Select(h => new LayerSpec(h, options.HiddenActivation)), new LayerSpec(outputs, output)];
+        ModelPreparation.Prepared p = ModelPreparation.Prepare(train, options);
+        Dataset scaledTrain = p.Train;
+        Dataset? scaledValidation = validation is null ? null : ModelPreparation.Scale(validation, p.InputScaler, p.TargetScaler);
 
         using var pool = new WorkerPool(t.Threads);
         Network? bestNet = null;
@@ -82,7 +77,7 @@ public sealed class Model
         var scores = new double[options.Restarts];
         for (int r = 0; r < options.Restarts && !cancellationToken.IsCancellationRequested; r++)
         {
-            var net = new Network(train.FeatureCount, layers);
+            var net = new Network(train.FeatureCount, p.Layers);
             int seed = unchecked(t.Seed + r * 7919);
             net.Initialize(seed, options.Initialization);
             using var trainer = new Trainer(net, t with { Seed = seed, ValidationFraction = 0 }, pool);
@@ -96,9 +91,7 @@ public sealed class Model
                 bestNet = net; bestResult = result; bestRestart = r;
             }
         }
-        LossKind loss = t.Loss ?? Losses.DefaultFor(output);
-        var model = new Model(bestNet!, loss, inputScaler, targetScaler,
-            train.IsClassification ? (classNames ?? Enumerable.Range(0, train.ClassCount).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray()) : null);
+        var model = new Model(bestNet!, p.Loss, p.InputScaler, p.TargetScaler, ModelPreparation.ClassNames(train, classNames));
         return new ModelTrainingResult(model, bestResult!, bestRestart, scores);
     }
 
@@ -166,16 +159,5 @@ public sealed class Model
     {
         if (data.FeatureCount != Network.InputSize)
             throw new ArgumentException($"The data set has {data.FeatureCount} features; the model takes {Network.InputSize}.", nameof(data));
-    }
-
-    private static Dataset Scale(Dataset data, Scaler? inputs, Scaler? targets)
-    {
-        float[] features = data.FeatureArray.ToArray();
-        inputs?.TransformInPlace(features);
-        if (data.IsClassification)
-            return Dataset.ForClassification(features, data.FeatureCount, data.LabelArray!, data.ClassCount);
-        float[] t = data.TargetArray!.ToArray();
-        targets?.TransformInPlace(t);
-        return Dataset.ForRegression(features, data.FeatureCount, t, data.TargetCount);
     }
 }

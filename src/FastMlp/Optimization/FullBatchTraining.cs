@@ -65,8 +65,8 @@ public static class FullBatchTraining
         TrainerOptions t = options.Training;
         if (validation is null && t.ValidationFraction > 0)
             (train, validation) = train.Split(t.ValidationFraction, t.Seed);
-        Prepared p = Prepare(train, options);
-        Dataset? scaledValidation = validation is null ? null : Scale(validation, p.InputScaler, p.TargetScaler);
+        ModelPreparation.Prepared p = ModelPreparation.Prepare(train, options);
+        Dataset? scaledValidation = validation is null ? null : ModelPreparation.Scale(validation, p.InputScaler, p.TargetScaler);
 
         Network? bestNet = null;
         SolverResult? best = null;
@@ -92,33 +92,7 @@ public static class FullBatchTraining
             if (cancellationToken.IsCancellationRequested) { Array.Resize(ref scores, r + 1); Array.Resize(ref all, r + 1); break; }
         }
         var model = new Model(bestNet!, p.Loss, p.InputScaler, p.TargetScaler,
-            train.IsClassification ? (classNames ?? Enumerable.Range(0, train.ClassCount).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray()) : null);
+            ModelPreparation.ClassNames(train, classNames));
         return new SolverTrainingResult(model, best!, bestRestart, scores, all);
-    }
-
-    internal sealed record Prepared(Dataset Train, LayerSpec[] Layers, LossKind Loss, Scaler? InputScaler, Scaler? TargetScaler);
-
-    /// <summary>The same preparation as <see cref="Model.Train"/>: fitted scalers, scaled copy of the data, layer specs, loss.</summary>
-    internal static Prepared Prepare(Dataset train, ModelOptions options)
-    {
-        Scaler? inputScaler = options.InputScaling == ScalingKind.None ? null : Scaler.Fit(options.InputScaling, train.Features);
-        Scaler? targetScaler = !train.IsClassification && options.ScaleTargets ? Scaler.Fit(ScalingKind.ZScore, train.Targets) : null;
-        Activation output = options.OutputActivation ?? (train.IsClassification ? Activation.Softmax : Activation.Identity);
-        int outputs = train.IsClassification ? (output.Kind == ActivationKind.Sigmoid && train.ClassCount == 2 ? 1 : train.ClassCount) : train.TargetCount;
-        LayerSpec[] layers = [.. options.HiddenLayers.Select(h => new LayerSpec(h, options.HiddenActivation)), new LayerSpec(outputs, output)];
-        LossKind loss = options.Training.Loss ?? Losses.DefaultFor(output);
-        Losses.ValidatePairing(loss, output);
-        return new Prepared(Scale(train, inputScaler, targetScaler), layers, loss, inputScaler, targetScaler);
-    }
-
-    internal static Dataset Scale(Dataset data, Scaler? inputs, Scaler? targets)
-    {
-        float[] features = data.FeatureArray.ToArray();
-        inputs?.TransformInPlace(features);
-        if (data.IsClassification)
-            return Dataset.ForClassification(features, data.FeatureCount, data.LabelArray!, data.ClassCount);
-        float[] t = data.TargetArray!.ToArray();
-        targets?.TransformInPlace(t);
-        return Dataset.ForRegression(features, data.FeatureCount, t, data.TargetCount);
     }
 }

@@ -96,7 +96,7 @@ public static class LearningRateSweep
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        FullBatchTraining.Prepared p = FullBatchTraining.Prepare(train, options);
+        ModelPreparation.Prepared p = ModelPreparation.Prepare(train, options);
         var net = new Network(train.FeatureCount, p.Layers);
         net.Initialize(options.Training.Seed, options.Initialization);
         return Run(net, p.Train, options.Training with { Loss = p.Loss }, rates, divergenceFactor, runCompleted, cancellationToken);

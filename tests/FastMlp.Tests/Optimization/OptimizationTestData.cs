@@ -14,7 +14,7 @@ internal static class OptimizationTestData
         var (all, _) = TestData.Classification("digits.csv");
         var (train, test) = all.Split(0.25, seed: 42);
         Scaler scaler = Scaler.Fit(ScalingKind.ZScore, train.Features);
-        _digits = (FullBatchTraining.Scale(train, scaler, null), FullBatchTraining.Scale(test, scaler, null));
+        _digits = (ModelPreparation.Scale(train, scaler, null), ModelPreparation.Scale(test, scaler, null));
         return _digits.Value;
     }
 
