@@ -13,6 +13,13 @@ public static class Program
     /// <summary>Probes the peers, runs the benchmarks the command line selects without the peers that do not load.</summary>
     public static int Main(string[] args)
     {
+        // BenchmarkDotNet builds a generated project (under bin/) that references this one and gets its own copy of
+        // TorchSharp's native library; that project does not import Directory.Build.* files, but MSBuild reads
+        // environment variables as properties and Microsoft.Common.targets imports CustomAfterMicrosoftCommonTargets,
+        // so the child build runs the same GLIBCXX patch step on its bin/ (build/WeakenTorchSharpGlibcxx.targets).
+        string patchTargets = Path.Combine(AppContext.BaseDirectory, "build", "WeakenTorchSharpGlibcxx.targets");
+        if (File.Exists(patchTargets))
+            Environment.SetEnvironmentVariable("CustomAfterMicrosoftCommonTargets", patchTargets);
         var skipped = PeerAvailability.ProbeAll();
         // The global config is BenchmarkDotNet's default (loggers, exporters; no job) plus a filter: FastMlpConfig on
         // each class keeps --job in charge.
