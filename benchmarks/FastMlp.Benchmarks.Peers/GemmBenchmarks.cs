@@ -76,7 +76,7 @@ public unsafe class PeerGemmBenchmarks
         OpenBlas.SetNumThreads(1);
         Console.WriteLine($"// {OpenBlas.Describe()}, 1 thread");
         FastMlp();
-        _expected = Result();
+        _expected = Result().ToArray(); // a copy: Result() is the output array itself for Forward and InputGradient
         OpenBLAS();
         Agreement.Require(_expected, Result(), $"OpenBLAS {Form}({Shape})", 1e-3f, 1e-3f);
     }
