@@ -1,0 +1,188 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using FastMlp.Kernels;
+
+namespace FastMlp.Benchmarks.Peers;
+
+/// <summary>
+/// The three products of a dense layer at kernel level, FastMlp's <c>Gemm</c> (baseline, the kernel path in use)
+/// against OpenBLAS (cblas_sgemm; cblas_sgemv for one row; openblas_set_num_threads(1)):
+/// Forward Y = X W^T + b, InputGradient dX = dY W, WeightGradient dW = dY^T X and db = column sums of dY.
+/// Shape is rows x inputs x outputs.
+/// </summary>
+[Config(typeof(GemmConfig))]
+public unsafe class PeerGemmBenchmarks
+{
+    private float[] _x = [], _w = [], _b = [], _y = [], _dy = [], _dx = [], _dw = [], _db = [], _ones = [], _expected = [];
+    private int _rows, _inputs, _outputs;
+
+    /// <summary>Which product.</summary>
+    [Params("Forward", "InputGradient", "WeightGradient")]
+    public string Form { get; set; } = "Forward";
+
+    /// <summary>rows x inputs x outputs.</summary>
+    [Params("1x784x256", "32x784x256", "256x1024x1024")]
+    public string Shape { get; set; } = "1x784x256";
+
+    /// <summary>Multiply-adds x 2 of one invocation.</summary>
+    public double Flops => 2.0 * _rows * _inputs * _outputs;
+
+    private void Common()
+    {
+        int[] s = Shape.Split('x').Select(int.Parse).ToArray();
+        (_rows, _inputs, _outputs) = (s[0], s[1], s[2]);
+        Console.WriteLine($"// FastMlp {nameof(PeerGemmBenchmarks)}({Form}, {Shape}): kernels {KernelDispatch.Describe()}");
+        _x = Pinned(Architectures.RandomInputs(_rows, _inputs, 1));
+        _w = Pinned(Architectures.RandomInputs(_outputs, _inputs, 2));
+        _b = Pinned(Architectures.RandomInputs(1, _outputs, 3));
+        _dy = Pinned(Architectures.RandomInputs(_rows, _outputs, 4));
+        _y = Pinned(new float[_rows * _outputs]);
+        _dx = Pinned(new float[_rows * _inputs]);
+        _dw = Pinned(new float[_outputs * _inputs]);
+        _db = Pinned(new float[_outputs]);
+        _ones = Pinned(Enumerable.Repeat(1f, _rows).ToArray());
+    }
+
+    private static float[] Pinned(float[] values)
+    {
+        var a = GC.AllocateUninitializedArray<float>(values.Length, pinned: true);
+        values.CopyTo(a, 0);
+        return a;
+    }
+
+    private float[] Result() => Form switch
+    {
+        "Forward" => _y,
+        "InputGradient" => _dx,
+        _ => [.. _dw, .. _db],
+    };
+
+    /// <summary>FastMlp only.</summary>
+    [GlobalSetup(Target = nameof(FastMlp))]
+    public void SetupFastMlp()
+    {
+        Common();
+        FastMlp();
+    }
+
+    /// <summary>OpenBLAS with one thread; its result must match FastMlp's.</summary>
+    [GlobalSetup(Target = nameof(OpenBLAS))]
+    public void SetupOpenBlas()
+    {
+        Common();
+        OpenBlas.SetNumThreads(1);
+        Console.WriteLine($"// {OpenBlas.Describe()}, 1 thread");
+        FastMlp();
+        _expected = Result().ToArray(); // a copy: Result() is the output array itself for Forward and InputGradient
+        OpenBLAS();
+        Agreement.Require(_expected, Result(), $"OpenBLAS {Form}({Shape})", 1e-3f, 1e-3f);
+    }
+
+    /// <summary>FastMlp's kernel.</summary>
+    [Benchmark(Baseline = true)]
+    [Samples(1)]
+    public float FastMlp()
+    {
+        switch (Form)
+        {
+            case "Forward":
+                Gemm.Forward(_x, _w, _b, _y, _rows, _inputs, _outputs);
+                return _y[0];
+            case "InputGradient":
+                Gemm.InputGradient(_dy, _w, _dx, _rows, _inputs, _outputs);
+                return _dx[0];
+            default:
+                Gemm.WeightGradient(_dy, _x, _dw, _db, _rows, _inputs, _outputs, accumulate: false);
+                return _dw[0];
+        }
+    }
+
+    /// <summary>The same product through CBLAS.</summary>
+    [Benchmark, BenchmarkCategory(PeerAvailability.Blas)]
+    [Samples(1)]
+    public float OpenBLAS()
+    {
+        fixed (float* x = _x, w = _w, b = _b, y = _y, dy = _dy, dx = _dx, dw = _dw, db = _db, ones = _ones)
+        {
+            int m = _rows, k = _inputs, n = _outputs;
+            switch (Form)
+            {
+                case "Forward":
+                    for (int r = 0; r < m; r++) new ReadOnlySpan<float>(b, n).CopyTo(new Span<float>(y + r * n, n));
+                    if (m == 1)
+                        OpenBlas.Sgemv(OpenBlas.RowMajor, OpenBlas.NoTrans, n, k, 1f, w, k, x, 1, 1f, y, 1);
+                    else
+                        OpenBlas.Sgemm(OpenBlas.RowMajor, OpenBlas.NoTrans, OpenBlas.Trans, m, n, k, 1f, x, k, w, k, 1f, y, n);
+                    return _y[0];
+                case "InputGradient":
+                    if (m == 1)
+                        OpenBlas.Sgemv(OpenBlas.RowMajor, OpenBlas.Trans, n, k, 1f, w, k, dy, 1, 0f, dx, 1);
+                    else
+                        OpenBlas.Sgemm(OpenBlas.RowMajor, OpenBlas.NoTrans, OpenBlas.NoTrans, m, k, n, 1f, dy, n, w, k, 0f, dx, k);
+                    return _dx[0];
+                default:
+                    OpenBlas.Sgemm(OpenBlas.RowMajor, OpenBlas.Trans, OpenBlas.NoTrans, n, k, m, 1f, dy, n, x, k, 0f, dw, k);
+                    OpenBlas.Sgemv(OpenBlas.RowMajor, OpenBlas.Trans, m, n, 1f, dy, n, ones, 1, 0f, db, 1);
+                    return _dw[0];
+            }
+        }
+    }
+}
+
+/// <summary>FastMlpConfig plus a GFLOP/s column (2 x rows x inputs x outputs per invocation over the mean).</summary>
+public sealed class GemmConfig : ManualConfig
+{
+    /// <summary>Builds the config.</summary>
+    public GemmConfig()
+    {
+        Add(new FastMlpConfig());
+        AddColumn(GflopsColumn.Instance);
+    }
+}
+
+/// <summary>GFLOP/s of a <see cref="PeerGemmBenchmarks"/> case, from its Shape parameter and the mean time.</summary>
+public sealed class GflopsColumn : IColumn
+{
+    /// <summary>The column.</summary>
+    public static readonly GflopsColumn Instance = new();
+
+    private GflopsColumn() { }
+
+    /// <inheritdoc/>
+    public string Id => nameof(GflopsColumn);
+    /// <inheritdoc/>
+    public string ColumnName => "GFLOP/s";
+    /// <inheritdoc/>
+    public bool AlwaysShow => true;
+    /// <inheritdoc/>
+    public ColumnCategory Category => ColumnCategory.Statistics;
+    /// <inheritdoc/>
+    public int PriorityInCategory => 101;
+    /// <inheritdoc/>
+    public bool IsNumeric => true;
+    /// <inheritdoc/>
+    public UnitType UnitType => UnitType.Dimensionless;
+    /// <inheritdoc/>
+    public string Legend => "2 x rows x inputs x outputs per invocation divided by Mean, in 1e9 per second";
+    /// <inheritdoc/>
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+    /// <inheritdoc/>
+    public bool IsAvailable(Summary summary) => true;
+    /// <inheritdoc/>
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
+
+    /// <inheritdoc/>
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    {
+        double? mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
+        if (benchmarkCase.Parameters["Shape"] is not string shape || mean is not > 0) return "NA";
+        double flops = shape.Split('x').Select(double.Parse).Aggregate(2.0, (a, v) => a * v);
+        return (flops / mean.Value).ToString("N2", style.CultureInfo); // flops per ns = GFLOP/s
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => ColumnName;
+}
