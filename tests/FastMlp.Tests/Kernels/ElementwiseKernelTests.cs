@@ -27,6 +27,20 @@ public class ElementwiseKernelTests
         Assert.True(err <= abs + rel * Math.Abs(expected), $"{what}: expected {expected:R}, got {actual:R}");
     }
 
+    /// <summary>
+    /// A CI leg that runs this suite on another ISA (or under qemu-aarch64) sets FASTMLP_EXPECTED_ISA, so a switch
+    /// that silently did nothing cannot re-test the top path and stay green.
+    /// </summary>
+    [Fact]
+    public void Dispatcher_PicksTheExpectedPath()
+    {
+        string? expected = Environment.GetEnvironmentVariable("FASTMLP_EXPECTED_ISA");
+        if (string.IsNullOrEmpty(expected)) return;
+        KernelPath path = KernelDispatch.Parse(expected);
+        Assert.Equal(path, KernelDispatch.Current);
+        if (path == KernelPath.Neon) Assert.True(System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported);
+    }
+
     public static TheoryData<KernelPath, string> PathsAndActivations()
     {
         var data = new TheoryData<KernelPath, string>();
