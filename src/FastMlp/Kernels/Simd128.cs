@@ -50,7 +50,8 @@ internal static class Simd128
         Vector128<float> r = MulAdd(nf, Vector128.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector128.Create(-Ln2Lo), r);
         Vector128<float> p = ExpPolyM1(r) + Vector128<float>.One;
-        Vector128<int> n = Vector128.ConvertToInt32(Vector128.ConditionalSelect(Vector128.Equals(nf, nf), nf, Vector128<float>.Zero));
+        // Native (non-saturating) conversion: nf is an integer in [-150, 129] or NaN, whose garbage lanes the final select replaces.
+        Vector128<int> n = Vector128.ConvertToInt32Native(nf);
         Vector128<int> n1 = Vector128.ShiftRightArithmetic(n, 1);
         Vector128<float> result = p * Pow2(n1) * Pow2(n - n1);
         return Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
@@ -67,7 +68,7 @@ internal static class Simd128
         Vector128<float> r = MulAdd(nf, Vector128.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector128.Create(-Ln2Lo), r);
         Vector128<float> q = ExpPolyM1(r);
-        Vector128<float> s = Pow2(Vector128.ConvertToInt32(Vector128.ConditionalSelect(Vector128.Equals(nf, nf), nf, Vector128<float>.Zero)));
+        Vector128<float> s = Pow2(Vector128.ConvertToInt32Native(nf));
         Vector128<float> result = MulAdd(s, q, s - Vector128<float>.One);
         return Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
     }

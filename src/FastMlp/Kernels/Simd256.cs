@@ -51,7 +51,8 @@ internal static class Simd256
         Vector256<float> r = MulAdd(nf, Vector256.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector256.Create(-Ln2Lo), r);
         Vector256<float> p = ExpPolyM1(r) + Vector256<float>.One;
-        Vector256<int> n = Vector256.ConvertToInt32(Vector256.ConditionalSelect(Vector256.Equals(nf, nf), nf, Vector256<float>.Zero));
+        // Native (non-saturating) conversion: nf is an integer in [-150, 129] or NaN, whose garbage lanes the final select replaces.
+        Vector256<int> n = Vector256.ConvertToInt32Native(nf);
         Vector256<int> n1 = Vector256.ShiftRightArithmetic(n, 1);
         Vector256<float> result = p * Pow2(n1) * Pow2(n - n1);
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
@@ -68,7 +69,7 @@ internal static class Simd256
         Vector256<float> r = MulAdd(nf, Vector256.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector256.Create(-Ln2Lo), r);
         Vector256<float> q = ExpPolyM1(r);
-        Vector256<float> s = Pow2(Vector256.ConvertToInt32(Vector256.ConditionalSelect(Vector256.Equals(nf, nf), nf, Vector256<float>.Zero)));
+        Vector256<float> s = Pow2(Vector256.ConvertToInt32Native(nf));
         Vector256<float> result = MulAdd(s, q, s - Vector256<float>.One);
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
     }

@@ -51,7 +51,8 @@ internal static class Simd512
         Vector512<float> r = MulAdd(nf, Vector512.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector512.Create(-Ln2Lo), r);
         Vector512<float> p = ExpPolyM1(r) + Vector512<float>.One;
-        Vector512<int> n = Vector512.ConvertToInt32(Vector512.ConditionalSelect(Vector512.Equals(nf, nf), nf, Vector512<float>.Zero));
+        // Native (non-saturating) conversion: nf is an integer in [-150, 129] or NaN, whose garbage lanes the final select replaces.
+        Vector512<int> n = Vector512.ConvertToInt32Native(nf);
         Vector512<int> n1 = Vector512.ShiftRightArithmetic(n, 1);
         Vector512<float> result = p * Pow2(n1) * Pow2(n - n1);
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
@@ -68,7 +69,7 @@ internal static class Simd512
         Vector512<float> r = MulAdd(nf, Vector512.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector512.Create(-Ln2Lo), r);
         Vector512<float> q = ExpPolyM1(r);
-        Vector512<float> s = Pow2(Vector512.ConvertToInt32(Vector512.ConditionalSelect(Vector512.Equals(nf, nf), nf, Vector512<float>.Zero)));
+        Vector512<float> s = Pow2(Vector512.ConvertToInt32Native(nf));
         Vector512<float> result = MulAdd(s, q, s - Vector512<float>.One);
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
     }
