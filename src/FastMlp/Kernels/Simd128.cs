@@ -43,9 +43,9 @@ internal static class Simd128
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Exp(Vector128<float> x)
     {
-        Vector128<float> hi = Vector128.Create(ExpClampHigh), lo = Vector128.Create(ExpClampLow);
-        Vector128<float> xc = Vector128.ConditionalSelect(Vector128.GreaterThan(x, hi), hi, x);
-        xc = Vector128.ConditionalSelect(Vector128.LessThan(xc, lo), lo, xc);
+        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
+        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
+        Vector128<float> xc = Vector128.MinNative(Vector128.MaxNative(x, Vector128.Create(ExpClampLow)), Vector128.Create(ExpClampHigh));
         Vector128<float> nf = Vector128.Round(xc * Vector128.Create(Log2E));
         Vector128<float> r = MulAdd(nf, Vector128.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector128.Create(-Ln2Lo), r);
@@ -61,9 +61,9 @@ internal static class Simd128
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> ExpM1(Vector128<float> x)
     {
-        Vector128<float> hi = Vector128.Create(ExpM1ClampHigh), lo = Vector128.Create(ExpM1ClampLow);
-        Vector128<float> xc = Vector128.ConditionalSelect(Vector128.GreaterThan(x, hi), hi, x);
-        xc = Vector128.ConditionalSelect(Vector128.LessThan(xc, lo), lo, xc);
+        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
+        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
+        Vector128<float> xc = Vector128.MinNative(Vector128.MaxNative(x, Vector128.Create(ExpM1ClampLow)), Vector128.Create(ExpM1ClampHigh));
         Vector128<float> nf = Vector128.Round(xc * Vector128.Create(Log2E));
         Vector128<float> r = MulAdd(nf, Vector128.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector128.Create(-Ln2Lo), r);
@@ -183,17 +183,17 @@ internal static class Simd128
     {
         int n = row.Length, i = 0;
         ref float p = ref MemoryMarshal.GetReference(row);
-        // 1. maximum by compare + select (NaN never wins a compare, so NaN is tracked separately).
+        // 1. maximum (NaN is tracked separately, so the ISA's NaN rule for max does not matter).
         Vector128<float> vmax = Vector128.Create(float.NegativeInfinity);
         Vector128<float> nan = Vector128<float>.Zero;
         for (; i <= n - W; i += W)
         {
             Vector128<float> v = Vector128.LoadUnsafe(ref p, (nuint)i);
-            vmax = Vector128.ConditionalSelect(Vector128.GreaterThan(v, vmax), v, vmax);
+            vmax = Vector128.MaxNative(vmax, v); // NaN lanes: whatever the ISA does, the NaN mask below decides
             nan |= ~Vector128.Equals(v, v);
         }
         float max = float.NegativeInfinity;
-        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; }
+        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; } // NaN lanes never win
         bool anyNaN = nan != Vector128<float>.Zero;
         for (; i < n; i++) { float e = Unsafe.Add(ref p, i); if (e > max) max = e; anyNaN |= float.IsNaN(e); }
         if (anyNaN) max = float.NaN;

@@ -44,9 +44,9 @@ internal static class Simd256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
-        Vector256<float> hi = Vector256.Create(ExpClampHigh), lo = Vector256.Create(ExpClampLow);
-        Vector256<float> xc = Vector256.ConditionalSelect(Vector256.GreaterThan(x, hi), hi, x);
-        xc = Vector256.ConditionalSelect(Vector256.LessThan(xc, lo), lo, xc);
+        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
+        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
+        Vector256<float> xc = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(ExpClampLow)), Vector256.Create(ExpClampHigh));
         Vector256<float> nf = Vector256.Round(xc * Vector256.Create(Log2E));
         Vector256<float> r = MulAdd(nf, Vector256.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector256.Create(-Ln2Lo), r);
@@ -62,9 +62,9 @@ internal static class Simd256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ExpM1(Vector256<float> x)
     {
-        Vector256<float> hi = Vector256.Create(ExpM1ClampHigh), lo = Vector256.Create(ExpM1ClampLow);
-        Vector256<float> xc = Vector256.ConditionalSelect(Vector256.GreaterThan(x, hi), hi, x);
-        xc = Vector256.ConditionalSelect(Vector256.LessThan(xc, lo), lo, xc);
+        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
+        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
+        Vector256<float> xc = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(ExpM1ClampLow)), Vector256.Create(ExpM1ClampHigh));
         Vector256<float> nf = Vector256.Round(xc * Vector256.Create(Log2E));
         Vector256<float> r = MulAdd(nf, Vector256.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector256.Create(-Ln2Lo), r);
@@ -184,17 +184,17 @@ internal static class Simd256
     {
         int n = row.Length, i = 0;
         ref float p = ref MemoryMarshal.GetReference(row);
-        // 1. maximum by compare + select (NaN never wins a compare, so NaN is tracked separately).
+        // 1. maximum (NaN is tracked separately, so the ISA's NaN rule for max does not matter).
         Vector256<float> vmax = Vector256.Create(float.NegativeInfinity);
         Vector256<float> nan = Vector256<float>.Zero;
         for (; i <= n - W; i += W)
         {
             Vector256<float> v = Vector256.LoadUnsafe(ref p, (nuint)i);
-            vmax = Vector256.ConditionalSelect(Vector256.GreaterThan(v, vmax), v, vmax);
+            vmax = Vector256.MaxNative(vmax, v); // NaN lanes: whatever the ISA does, the NaN mask below decides
             nan |= ~Vector256.Equals(v, v);
         }
         float max = float.NegativeInfinity;
-        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; }
+        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; } // NaN lanes never win
         bool anyNaN = nan != Vector256<float>.Zero;
         for (; i < n; i++) { float e = Unsafe.Add(ref p, i); if (e > max) max = e; anyNaN |= float.IsNaN(e); }
         if (anyNaN) max = float.NaN;

@@ -44,9 +44,9 @@ internal static class Simd512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x)
     {
-        Vector512<float> hi = Vector512.Create(ExpClampHigh), lo = Vector512.Create(ExpClampLow);
-        Vector512<float> xc = Vector512.ConditionalSelect(Vector512.GreaterThan(x, hi), hi, x);
-        xc = Vector512.ConditionalSelect(Vector512.LessThan(xc, lo), lo, xc);
+        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
+        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
+        Vector512<float> xc = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(ExpClampLow)), Vector512.Create(ExpClampHigh));
         Vector512<float> nf = Vector512.Round(xc * Vector512.Create(Log2E));
         Vector512<float> r = MulAdd(nf, Vector512.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector512.Create(-Ln2Lo), r);
@@ -62,9 +62,9 @@ internal static class Simd512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ExpM1(Vector512<float> x)
     {
-        Vector512<float> hi = Vector512.Create(ExpM1ClampHigh), lo = Vector512.Create(ExpM1ClampLow);
-        Vector512<float> xc = Vector512.ConditionalSelect(Vector512.GreaterThan(x, hi), hi, x);
-        xc = Vector512.ConditionalSelect(Vector512.LessThan(xc, lo), lo, xc);
+        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
+        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
+        Vector512<float> xc = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(ExpM1ClampLow)), Vector512.Create(ExpM1ClampHigh));
         Vector512<float> nf = Vector512.Round(xc * Vector512.Create(Log2E));
         Vector512<float> r = MulAdd(nf, Vector512.Create(-Ln2Hi), xc);
         r = MulAdd(nf, Vector512.Create(-Ln2Lo), r);
@@ -184,17 +184,17 @@ internal static class Simd512
     {
         int n = row.Length, i = 0;
         ref float p = ref MemoryMarshal.GetReference(row);
-        // 1. maximum by compare + select (NaN never wins a compare, so NaN is tracked separately).
+        // 1. maximum (NaN is tracked separately, so the ISA's NaN rule for max does not matter).
         Vector512<float> vmax = Vector512.Create(float.NegativeInfinity);
         Vector512<float> nan = Vector512<float>.Zero;
         for (; i <= n - W; i += W)
         {
             Vector512<float> v = Vector512.LoadUnsafe(ref p, (nuint)i);
-            vmax = Vector512.ConditionalSelect(Vector512.GreaterThan(v, vmax), v, vmax);
+            vmax = Vector512.MaxNative(vmax, v); // NaN lanes: whatever the ISA does, the NaN mask below decides
             nan |= ~Vector512.Equals(v, v);
         }
         float max = float.NegativeInfinity;
-        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; }
+        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; } // NaN lanes never win
         bool anyNaN = nan != Vector512<float>.Zero;
         for (; i < n; i++) { float e = Unsafe.Add(ref p, i); if (e > max) max = e; anyNaN |= float.IsNaN(e); }
         if (anyNaN) max = float.NaN;
