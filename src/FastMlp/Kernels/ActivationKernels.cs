@@ -1,6 +1,4 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace FastMlp.Kernels;
 
@@ -9,82 +7,112 @@ namespace FastMlp.Kernels;
 /// the activated value y = f(u) so the forward pass never has to keep u:
 /// sigmoid y(1-y); tanh 1-y^2; ReLU [y&gt;0]; leaky ReLU y&gt;0 ? 1 : a; ELU y&gt;0 ? 1 : y+a;
 /// softplus 1-e^-y (= sigmoid(u)); identity 1.
-/// Transcendentals are computed in double in this portable path, which makes it the accuracy
-/// reference for the vectorised polynomial versions.
 /// </summary>
+/// <remarks>
+/// The path is <see cref="KernelDispatch.Current"/>: Avx512 / Avx2 / Vector128 and Neon run the operator structs of
+/// <see cref="VectorMath"/> through the width drivers in Simd512 / Simd256 / Simd128; Scalar runs plain loops
+/// with the transcendentals in double (the accuracy reference).
+/// NaN semantics, identical on every path: NaN in gives NaN out for every activation except the derivative of
+/// (leaky) ReLU, where a NaN y takes the negative-side slope (so a NaN delta stays NaN, a finite delta is scaled);
+/// a NaN anywhere in a softmax row makes the whole row NaN. No path uses Max/Min (AdvSimd FMAX propagates NaN,
+/// x86 MAXPS does not): every choice is a compare and select.
+/// </remarks>
 internal static class ActivationKernels
 {
-    /// <summary>Applies the activation in place to a [rows x width] block.</summary>
-    public static void Apply(Activation activation, Span<float> data, int width)
+    /// <summary>Applies the activation in place to a [rows x width] block on the current kernel path.</summary>
+    public static void Apply(Activation activation, Span<float> data, int width) => Apply(KernelDispatch.Current, activation, data, width);
+
+    /// <summary>Applies the activation in place on the given path.</summary>
+    internal static void Apply(KernelPath path, Activation activation, Span<float> data, int width)
     {
-        switch (activation.Kind)
-        {
-            case ActivationKind.Identity: return;
-            case ActivationKind.Relu: LeakyRelu(data, 0f); return;
-            case ActivationKind.LeakyRelu: LeakyRelu(data, activation.Parameter); return;
-            case ActivationKind.Softmax: Softmax(data, width); return;
-        }
         float a = activation.Parameter;
         switch (activation.Kind)
         {
-            case ActivationKind.Step:
-                foreach (ref float z in data) z = z >= 0f ? 1f : float.IsNaN(z) ? z : 0f;
-                break;
-            case ActivationKind.BipolarStep:
-                foreach (ref float z in data) z = z >= 0f ? 1f : float.IsNaN(z) ? z : -1f;
-                break;
-            case ActivationKind.Sigmoid:
-                foreach (ref float z in data) z = Sigmoid(z);
-                break;
-            case ActivationKind.Tanh:
-                foreach (ref float z in data) z = MathF.Tanh(z);
-                break;
-            case ActivationKind.Elu:
-                foreach (ref float z in data) z = z > 0f ? z : (float)(a * (Math.Exp(z) - 1.0));
-                break;
-            case ActivationKind.Softplus:
-                foreach (ref float z in data) z = Softplus(z);
-                break;
+            case ActivationKind.Identity: return;
+            case ActivationKind.Relu: Unary(path, new LeakyReluOp(0f), data); return;
+            case ActivationKind.LeakyRelu: Unary(path, new LeakyReluOp(a), data); return;
+            case ActivationKind.Softmax: Softmax(path, data, width); return;
+            case ActivationKind.Step: Unary(path, new StepOp(0f), data); return;
+            case ActivationKind.BipolarStep: Unary(path, new StepOp(-1f), data); return;
+            case ActivationKind.Sigmoid: Unary(path, new SigmoidOp(), data); return;
+            case ActivationKind.Tanh: Unary(path, new TanhOp(), data); return;
+            case ActivationKind.Elu: Unary(path, new EluOp(a), data); return;
+            case ActivationKind.Softplus: Unary(path, new SoftplusOp(), data); return;
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
         }
     }
 
     /// <summary>delta[i] *= f'(u[i]), with f' computed from y[i] = f(u[i]). Softmax and steps are not handled here.</summary>
-    public static void MultiplyDerivative(Activation activation, ReadOnlySpan<float> y, Span<float> delta)
+    public static void MultiplyDerivative(Activation activation, ReadOnlySpan<float> y, Span<float> delta) =>
+        MultiplyDerivative(KernelDispatch.Current, activation, y, delta);
+
+    /// <summary>delta[i] *= f'(u[i]) on the given path.</summary>
+    internal static void MultiplyDerivative(KernelPath path, Activation activation, ReadOnlySpan<float> y, Span<float> delta)
     {
-        int n = delta.Length;
-        ref float py = ref MemoryMarshal.GetReference(y);
-        ref float pd = ref MemoryMarshal.GetReference(delta);
         float a = activation.Parameter;
         switch (activation.Kind)
         {
-            case ActivationKind.Identity:
-                return;
-            case ActivationKind.Relu:
-            case ActivationKind.LeakyRelu:
-                LeakyReluDerivative(y, delta, activation.Kind == ActivationKind.Relu ? 0f : a);
-                return;
-            case ActivationKind.Sigmoid:
-                for (int i = 0; i < n; i++) { float v = Unsafe.Add(ref py, i); Unsafe.Add(ref pd, i) *= v * (1f - v); }
-                return;
-            case ActivationKind.Tanh:
-                for (int i = 0; i < n; i++) { float v = Unsafe.Add(ref py, i); Unsafe.Add(ref pd, i) *= 1f - v * v; }
-                return;
-            case ActivationKind.Elu:
-                for (int i = 0; i < n; i++) { float v = Unsafe.Add(ref py, i); Unsafe.Add(ref pd, i) *= v > 0f ? 1f : v + a; }
-                return;
-            case ActivationKind.Softplus:
-                for (int i = 0; i < n; i++) Unsafe.Add(ref pd, i) *= SoftplusDerivativeFromValue(Unsafe.Add(ref py, i));
-                return;
+            case ActivationKind.Identity: return;
+            case ActivationKind.Relu: Binary(path, new LeakyReluDerivativeOp(0f), y, delta); return;
+            case ActivationKind.LeakyRelu: Binary(path, new LeakyReluDerivativeOp(a), y, delta); return;
+            case ActivationKind.Sigmoid: Binary(path, new SigmoidDerivativeOp(), y, delta); return;
+            case ActivationKind.Tanh: Binary(path, new TanhDerivativeOp(), y, delta); return;
+            case ActivationKind.Elu: Binary(path, new EluDerivativeOp(a), y, delta); return;
+            case ActivationKind.Softplus: Binary(path, new SoftplusDerivativeOp(), y, delta); return;
             default:
                 throw new InvalidOperationException($"Activation {activation} has no element-wise derivative.");
         }
     }
 
-    /// <summary>Row-wise softmax of a [rows x width] block, stable against overflow by subtracting the row maximum.</summary>
-    public static void Softmax(Span<float> data, int width)
+    /// <summary>y = op(x) element-wise (x and y may be the same span) on the given path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Unary<TOp>(KernelPath path, TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IUnaryOp
     {
+        if (y.Length < x.Length) ThrowShort();
+        switch (path)
+        {
+            case KernelPath.Avx512: Simd512.Unary(op, x, y); return;
+            case KernelPath.Avx2: Simd256.Unary(op, x, y); return;
+            case KernelPath.Vector128:
+            case KernelPath.Neon: Simd128.Unary(op, x, y); return;
+            default:
+                for (int i = 0; i < x.Length; i++) y[i] = op.Invoke(x[i]);
+                return;
+        }
+    }
+
+    private static void Unary<TOp>(KernelPath path, TOp op, Span<float> data) where TOp : struct, IUnaryOp => Unary(path, op, data, data);
+
+    /// <summary>d = op(y, d) element-wise on the given path.</summary>
+    internal static void Binary<TOp>(KernelPath path, TOp op, ReadOnlySpan<float> y, Span<float> d) where TOp : struct, IBinaryOp
+    {
+        if (y.Length < d.Length) ThrowShort();
+        switch (path)
+        {
+            case KernelPath.Avx512: Simd512.Binary(op, y, d); return;
+            case KernelPath.Avx2: Simd256.Binary(op, y, d); return;
+            case KernelPath.Vector128:
+            case KernelPath.Neon: Simd128.Binary(op, y, d); return;
+            default:
+                for (int i = 0; i < d.Length; i++) d[i] = op.Invoke(y[i], d[i]);
+                return;
+        }
+    }
+
+    /// <summary>Row-wise softmax of a [rows x width] block, stable against overflow by subtracting the row maximum.</summary>
+    public static void Softmax(Span<float> data, int width) => Softmax(KernelDispatch.Current, data, width);
+
+    internal static void Softmax(KernelPath path, Span<float> data, int width)
+    {
+        if (width <= 0 || data.Length % width != 0) ThrowShort();
+        switch (path)
+        {
+            case KernelPath.Avx512: Simd512.Softmax(data, width); return;
+            case KernelPath.Avx2: Simd256.Softmax(data, width); return;
+            case KernelPath.Vector128:
+            case KernelPath.Neon: Simd128.Softmax(data, width); return;
+        }
         for (int r = 0; r < data.Length; r += width)
         {
             Span<float> row = data.Slice(r, width);
@@ -92,10 +120,7 @@ internal static class ActivationKernels
             foreach (float z in row) max = MathF.Max(max, z);
             if (float.IsPositiveInfinity(max))
             {
-                // e^(Inf - Inf) would be NaN: the limit gives the infinite logits all the mass, shared equally.
-                int count = 0;
-                foreach (float z in row) if (float.IsPositiveInfinity(z)) count++;
-                foreach (ref float z in row) z = float.IsPositiveInfinity(z) ? 1f / count : float.IsNaN(z) ? z : 0f;
+                SoftmaxInfiniteRow(row);
                 continue;
             }
             double sum = 0;
@@ -103,6 +128,14 @@ internal static class ActivationKernels
             float inv = (float)(1.0 / sum);
             foreach (ref float z in row) z *= inv;
         }
+    }
+
+    /// <summary>A row whose maximum is +Inf: e^(Inf - Inf) would be NaN; the limit gives the infinite logits all the mass, shared equally.</summary>
+    internal static void SoftmaxInfiniteRow(Span<float> row)
+    {
+        int count = 0;
+        foreach (float z in row) if (float.IsPositiveInfinity(z)) count++;
+        foreach (ref float z in row) z = float.IsPositiveInfinity(z) ? 1f / count : float.IsNaN(z) ? z : 0f;
     }
 
     /// <summary>Numerically stable logistic function: never evaluates e^z for large positive z.</summary>
@@ -116,60 +149,14 @@ internal static class ActivationKernels
 
     /// <summary>ln(1 + e^z) as max(z, 0) + ln(1 + e^-|z|), which cannot overflow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Softplus(float z) =>
-        float.IsNaN(z) ? z : (float)(Math.Max(z, 0.0) + Math.Log(1.0 + Math.Exp(-Math.Abs((double)z))));
-
-    /// <summary>sigmoid(u) from y = softplus(u): 1 - e^-y, with a series near 0 where the subtraction cancels.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float SoftplusDerivativeFromValue(float y)
+    public static float Softplus(float z)
     {
-        double v = y;
-        return (float)(v < 1e-4 ? v * (1.0 - 0.5 * v) : 1.0 - Math.Exp(-v));
+        if (float.IsNaN(z)) return z;
+        // ln(1 + t) as ln(u) t / (u - 1), u = 1 + t rounded: exact to double precision even where 1 + t rounds to 1
+        // (z below -37), so softplus(-90) = e^-90 instead of 0.
+        double t = Math.Exp(-Math.Abs((double)z)), u = 1.0 + t;
+        return (float)(Math.Max(z, 0.0) + (u == 1.0 ? t : Math.Log(u) * t / (u - 1.0)));
     }
 
-    private static void LeakyRelu(Span<float> data, float slope)
-    {
-        int n = data.Length;
-        ref float p = ref MemoryMarshal.GetReference(data);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var vs = new Vector<float>(slope);
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                Vector<float> v = VectorOps.Load(ref p, i);
-                // NaN compares false, so it passes through unchanged (same as the scalar tail).
-                // slope 0 selects a true zero so that ReLU(-Inf) is 0, not -Inf * 0 = NaN.
-                Vector<float> negative = slope == 0f ? Vector<float>.Zero : v * vs;
-                VectorOps.Store(Vector.ConditionalSelect(Vector.LessThanOrEqual(v, Vector<float>.Zero), negative, v), ref p, i);
-            }
-        }
-        for (; i < n; i++)
-        {
-            float v = Unsafe.Add(ref p, i);
-            if (v <= 0f) Unsafe.Add(ref p, i) = slope == 0f ? 0f : v * slope;
-        }
-    }
-
-    private static void LeakyReluDerivative(ReadOnlySpan<float> y, Span<float> delta, float slope)
-    {
-        int n = delta.Length;
-        ref float py = ref MemoryMarshal.GetReference(y);
-        ref float pd = ref MemoryMarshal.GetReference(delta);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var vs = new Vector<float>(slope);
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                Vector<float> d = VectorOps.Load(ref pd, i);
-                Vector<float> v = VectorOps.Load(ref py, i);
-                VectorOps.Store(Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), d, d * vs), ref pd, i);
-            }
-        }
-        for (; i < n; i++)
-        {
-            if (!(Unsafe.Add(ref py, i) > 0f)) Unsafe.Add(ref pd, i) *= slope;
-        }
-    }
+    private static void ThrowShort() => throw new ArgumentException("Span lengths do not match the operation.");
 }

@@ -83,7 +83,7 @@ public static class KernelDispatch
         KernelPath.Vector128 => "Vector128 (4 x fp32)",
         KernelPath.Neon => "Neon (AdvSimd, 4 x fp32, FMA)",
         KernelPath.Avx2 => "Avx2 (8 x fp32, FMA)",
-        _ => "Avx512 (16 x fp32, FMA, masked tails)",
+        _ => "Avx512 (16 x fp32, FMA)",
     };
 
     private static KernelPath Initial()

@@ -1,37 +1,44 @@
-using System.Numerics;
-using System.Runtime.InteropServices;
-
 namespace FastMlp.Kernels;
+
+/// <summary>The per-step constants of an Adam update, passed by reference to the width kernels.</summary>
+internal readonly struct AdamConstants(float lr, float beta1, float beta2, float eps, float correction1, float correction2)
+{
+    public readonly float LearningRate = lr, Beta1 = beta1, Beta2 = beta2, Epsilon = eps;
+    public readonly float OneMinusBeta1 = 1f - beta1, OneMinusBeta2 = 1f - beta2;
+    public readonly float InverseCorrection1 = 1f / correction1, InverseCorrection2 = 1f / correction2;
+}
 
 /// <summary>
 /// Optimizer updates as one pass over the flat parameter buffer (parameters, gradient and state share
-/// one layout, so a step is a single loop with no per-layer work). Portable Vector{T} body, scalar tail
-/// doing the same arithmetic in the same order.
+/// one layout, so a step is a single loop with no per-layer work).
 /// </summary>
+/// <remarks>
+/// Path = <see cref="KernelDispatch.Current"/> (or the explicit path argument): Avx512 / Avx2 / Vector128 and Neon
+/// run one vector block function per width (Simd512 / Simd256 / Simd128, FMA where the path has it) over full
+/// blocks and a padded tail block, so every element goes through the same instructions wherever it sits; Scalar
+/// is the plain loop below, the reference. Results are deterministic within a path and independent of alignment.
+/// </remarks>
 internal static class OptimizerKernels
 {
     /// <summary>p -= lr g.</summary>
-    public static void Sgd(Span<float> p, ReadOnlySpan<float> g, float lr) => VectorOps.Axpy(-lr, g, p);
+    public static void Sgd(Span<float> p, ReadOnlySpan<float> g, float lr) => Sgd(KernelDispatch.Current, p, g, lr);
+
+    internal static void Sgd(KernelPath path, Span<float> p, ReadOnlySpan<float> g, float lr) => VectorOps.Axpy(path, -lr, g, p);
 
     /// <summary>The notes' momentum: m = beta m - lr g; p = p + m.</summary>
-    public static void Momentum(Span<float> p, ReadOnlySpan<float> g, Span<float> m, float lr, float beta)
+    public static void Momentum(Span<float> p, ReadOnlySpan<float> g, Span<float> m, float lr, float beta) =>
+        Momentum(KernelDispatch.Current, p, g, m, lr, beta);
+
+    internal static void Momentum(KernelPath path, Span<float> p, ReadOnlySpan<float> g, Span<float> m, float lr, float beta)
     {
-        int n = p.Length, i = 0;
-        ref float pp = ref MemoryMarshal.GetReference(p);
-        ref float pg = ref MemoryMarshal.GetReference(g);
-        ref float pm = ref MemoryMarshal.GetReference(m);
-        if (Vector.IsHardwareAccelerated)
+        Check(p, g, m);
+        switch (path)
         {
-            var vb = new Vector<float>(beta);
-            var vl = new Vector<float>(lr);
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                Vector<float> mv = vb * VectorOps.Load(ref pm, i) - vl * VectorOps.Load(ref pg, i);
-                VectorOps.Store(mv, ref pm, i);
-                VectorOps.Store(VectorOps.Load(ref pp, i) + mv, ref pp, i);
-            }
+            case KernelPath.Avx512: Simd512.Momentum(p, g, m, lr, beta); return;
+            case KernelPath.Avx2: Simd256.Momentum(p, g, m, lr, beta); return;
+            case KernelPath.Vector128: case KernelPath.Neon: Simd128.Momentum(p, g, m, lr, beta); return;
         }
-        for (; i < n; i++)
+        for (int i = 0; i < p.Length; i++)
         {
             float mv = beta * m[i] - lr * g[i];
             m[i] = mv;
@@ -40,25 +47,19 @@ internal static class OptimizerKernels
     }
 
     /// <summary>AdaGrad: h += g^2; p -= lr g / (sqrt(h) + eps).</summary>
-    public static void AdaGrad(Span<float> p, ReadOnlySpan<float> g, Span<float> h, float lr, float eps)
+    public static void AdaGrad(Span<float> p, ReadOnlySpan<float> g, Span<float> h, float lr, float eps) =>
+        AdaGrad(KernelDispatch.Current, p, g, h, lr, eps);
+
+    internal static void AdaGrad(KernelPath path, Span<float> p, ReadOnlySpan<float> g, Span<float> h, float lr, float eps)
     {
-        int n = p.Length, i = 0;
-        ref float pp = ref MemoryMarshal.GetReference(p);
-        ref float pg = ref MemoryMarshal.GetReference(g);
-        ref float ph = ref MemoryMarshal.GetReference(h);
-        if (Vector.IsHardwareAccelerated)
+        Check(p, g, h);
+        switch (path)
         {
-            var vl = new Vector<float>(lr);
-            var ve = new Vector<float>(eps);
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                Vector<float> gv = VectorOps.Load(ref pg, i);
-                Vector<float> hv = VectorOps.Load(ref ph, i) + gv * gv;
-                VectorOps.Store(hv, ref ph, i);
-                VectorOps.Store(VectorOps.Load(ref pp, i) - vl * gv / (Vector.SquareRoot(hv) + ve), ref pp, i);
-            }
+            case KernelPath.Avx512: Simd512.ScaledStep(p, g, h, lr, 1f, 1f, eps); return;
+            case KernelPath.Avx2: Simd256.ScaledStep(p, g, h, lr, 1f, 1f, eps); return;
+            case KernelPath.Vector128: case KernelPath.Neon: Simd128.ScaledStep(p, g, h, lr, 1f, 1f, eps); return;
         }
-        for (; i < n; i++)
+        for (int i = 0; i < p.Length; i++)
         {
             float gv = g[i];
             float hv = h[i] + gv * gv;
@@ -68,28 +69,20 @@ internal static class OptimizerKernels
     }
 
     /// <summary>RMSProp: v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + eps).</summary>
-    public static void RmsProp(Span<float> p, ReadOnlySpan<float> g, Span<float> v, float lr, float rho, float eps)
+    public static void RmsProp(Span<float> p, ReadOnlySpan<float> g, Span<float> v, float lr, float rho, float eps) =>
+        RmsProp(KernelDispatch.Current, p, g, v, lr, rho, eps);
+
+    internal static void RmsProp(KernelPath path, Span<float> p, ReadOnlySpan<float> g, Span<float> v, float lr, float rho, float eps)
     {
-        int n = p.Length, i = 0;
-        ref float pp = ref MemoryMarshal.GetReference(p);
-        ref float pg = ref MemoryMarshal.GetReference(g);
-        ref float pv = ref MemoryMarshal.GetReference(v);
+        Check(p, g, v);
         float oneMinusRho = 1f - rho;
-        if (Vector.IsHardwareAccelerated)
+        switch (path)
         {
-            var vl = new Vector<float>(lr);
-            var ve = new Vector<float>(eps);
-            var vr = new Vector<float>(rho);
-            var vr1 = new Vector<float>(oneMinusRho);
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                Vector<float> gv = VectorOps.Load(ref pg, i);
-                Vector<float> vv = vr * VectorOps.Load(ref pv, i) + vr1 * (gv * gv);
-                VectorOps.Store(vv, ref pv, i);
-                VectorOps.Store(VectorOps.Load(ref pp, i) - vl * gv / (Vector.SquareRoot(vv) + ve), ref pp, i);
-            }
+            case KernelPath.Avx512: Simd512.ScaledStep(p, g, v, lr, rho, oneMinusRho, eps); return;
+            case KernelPath.Avx2: Simd256.ScaledStep(p, g, v, lr, rho, oneMinusRho, eps); return;
+            case KernelPath.Vector128: case KernelPath.Neon: Simd128.ScaledStep(p, g, v, lr, rho, oneMinusRho, eps); return;
         }
-        for (; i < n; i++)
+        for (int i = 0; i < p.Length; i++)
         {
             float gv = g[i];
             float vv = rho * v[i] + oneMinusRho * (gv * gv);
@@ -103,43 +96,35 @@ internal static class OptimizerKernels
     /// c1 = 1 - b1^t and c2 = 1 - b2^t are the bias corrections (passed in, computed once per step).
     /// </summary>
     public static void Adam(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
+        float lr, float beta1, float beta2, float eps, float correction1, float correction2) =>
+        Adam(KernelDispatch.Current, p, g, m, v, lr, beta1, beta2, eps, correction1, correction2);
+
+    internal static void Adam(KernelPath path, Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
         float lr, float beta1, float beta2, float eps, float correction1, float correction2)
     {
-        int n = p.Length, i = 0;
-        ref float pp = ref MemoryMarshal.GetReference(p);
-        ref float pg = ref MemoryMarshal.GetReference(g);
-        ref float pm = ref MemoryMarshal.GetReference(m);
-        ref float pv = ref MemoryMarshal.GetReference(v);
-        float b1c = 1f - beta1, b2c = 1f - beta2;
-        float inv1 = 1f / correction1, inv2 = 1f / correction2;
-        if (Vector.IsHardwareAccelerated)
+        Check(p, g, m);
+        Check(p, g, v);
+        var c = new AdamConstants(lr, beta1, beta2, eps, correction1, correction2);
+        switch (path)
         {
-            var vb1 = new Vector<float>(beta1);
-            var vb2 = new Vector<float>(beta2);
-            var vb1c = new Vector<float>(b1c);
-            var vb2c = new Vector<float>(b2c);
-            var vl = new Vector<float>(lr);
-            var ve = new Vector<float>(eps);
-            var vi1 = new Vector<float>(inv1);
-            var vi2 = new Vector<float>(inv2);
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                Vector<float> gv = VectorOps.Load(ref pg, i);
-                Vector<float> mv = vb1 * VectorOps.Load(ref pm, i) + vb1c * gv;
-                Vector<float> vv = vb2 * VectorOps.Load(ref pv, i) + vb2c * (gv * gv);
-                VectorOps.Store(mv, ref pm, i);
-                VectorOps.Store(vv, ref pv, i);
-                VectorOps.Store(VectorOps.Load(ref pp, i) - vl * (mv * vi1) / (Vector.SquareRoot(vv * vi2) + ve), ref pp, i);
-            }
+            case KernelPath.Avx512: Simd512.Adam(p, g, m, v, c); return;
+            case KernelPath.Avx2: Simd256.Adam(p, g, m, v, c); return;
+            case KernelPath.Vector128: case KernelPath.Neon: Simd128.Adam(p, g, m, v, c); return;
         }
-        for (; i < n; i++)
+        for (int i = 0; i < p.Length; i++)
         {
             float gv = g[i];
-            float mv = beta1 * m[i] + b1c * gv;
-            float vv = beta2 * v[i] + b2c * (gv * gv);
+            float mv = beta1 * m[i] + c.OneMinusBeta1 * gv;
+            float vv = beta2 * v[i] + c.OneMinusBeta2 * (gv * gv);
             m[i] = mv;
             v[i] = vv;
-            p[i] -= lr * (mv * inv1) / (MathF.Sqrt(vv * inv2) + eps);
+            p[i] -= lr * (mv * c.InverseCorrection1) / (MathF.Sqrt(vv * c.InverseCorrection2) + eps);
         }
+    }
+
+    private static void Check(Span<float> p, ReadOnlySpan<float> g, Span<float> s)
+    {
+        if (g.Length < p.Length || s.Length < p.Length)
+            throw new ArgumentException("Gradient and optimizer state must be at least as long as the parameters.");
     }
 }

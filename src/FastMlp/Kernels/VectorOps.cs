@@ -1,92 +1,73 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FastMlp.Kernels;
 
 /// <summary>
-/// Level-1 building blocks (dot, axpy, scale, add) on contiguous spans. Portable
-/// <see cref="Vector{T}"/> body with a scalar tail; the scalar path uses only the tail loop.
-/// Summation order is fixed by the lengths alone, never by alignment, so results are reproducible.
+/// Level-1 building blocks (dot, axpy, scale, add, sum, finiteness) on contiguous spans, on the path
+/// <see cref="KernelDispatch.Current"/>: Simd512 / Simd256 / Simd128 (Vector128 and Neon) with zero-padded tail
+/// blocks, or plain scalar loops (the reference). Summation order is fixed by the length alone, never by
+/// alignment, so results are reproducible within a path; the vector paths use FMA in Dot and Axpy.
 /// </summary>
 internal static class VectorOps
 {
     /// <summary>Sum of x[i] * y[i].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => Dot(KernelDispatch.Current, x, y);
+
+    internal static float Dot(KernelPath path, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
-        int n = x.Length;
-        ref float px = ref MemoryMarshal.GetReference(x);
-        ref float py = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        float sum = 0f;
-        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        if (y.Length < x.Length) ThrowLength();
+        switch (path)
         {
-            int w = Vector<float>.Count;
-            Vector<float> a0 = Vector<float>.Zero, a1 = Vector<float>.Zero;
-            for (; i <= n - 2 * w; i += 2 * w)
-            {
-                a0 += Load(ref px, i) * Load(ref py, i);
-                a1 += Load(ref px, i + w) * Load(ref py, i + w);
-            }
-            for (; i <= n - w; i += w)
-                a0 += Load(ref px, i) * Load(ref py, i);
-            sum = Vector.Sum(a0 + a1);
+            case KernelPath.Avx512: return Simd512.Dot(x, y);
+            case KernelPath.Avx2: return Simd256.Dot(x, y);
+            case KernelPath.Vector128: case KernelPath.Neon: return Simd128.Dot(x, y);
         }
-        for (; i < n; i++)
-            sum += Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
+        float sum = 0f;
+        for (int i = 0; i < x.Length; i++) sum += x[i] * y[i];
         return sum;
     }
 
     /// <summary>y[i] += alpha * x[i].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y)
-    {
-        int n = x.Length;
-        ref float px = ref MemoryMarshal.GetReference(x);
-        ref float py = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var va = new Vector<float>(alpha);
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-                Store(Load(ref py, i) + va * Load(ref px, i), ref py, i);
-        }
-        for (; i < n; i++)
-            Unsafe.Add(ref py, i) += alpha * Unsafe.Add(ref px, i);
-    }
+    public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y) => Axpy(KernelDispatch.Current, alpha, x, y);
+
+    internal static void Axpy(KernelPath path, float alpha, ReadOnlySpan<float> x, Span<float> y) => AxpyCore(path, alpha, x, y, true);
 
     /// <summary>y[i] = alpha * x[i].</summary>
-    public static void Scale(float alpha, ReadOnlySpan<float> x, Span<float> y)
+    public static void Scale(float alpha, ReadOnlySpan<float> x, Span<float> y) => Scale(KernelDispatch.Current, alpha, x, y);
+
+    internal static void Scale(KernelPath path, float alpha, ReadOnlySpan<float> x, Span<float> y) => AxpyCore(path, alpha, x, y, false);
+
+    private static void AxpyCore(KernelPath path, float alpha, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
     {
-        int n = x.Length;
-        ref float px = ref MemoryMarshal.GetReference(x);
-        ref float py = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (y.Length < x.Length) ThrowLength();
+        switch (path)
         {
-            var va = new Vector<float>(alpha);
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-                Store(va * Load(ref px, i), ref py, i);
+            case KernelPath.Avx512: Simd512.Axpy(alpha, x, y, accumulate); return;
+            case KernelPath.Avx2: Simd256.Axpy(alpha, x, y, accumulate); return;
+            case KernelPath.Vector128: case KernelPath.Neon: Simd128.Axpy(alpha, x, y, accumulate); return;
         }
-        for (; i < n; i++)
-            Unsafe.Add(ref py, i) = alpha * Unsafe.Add(ref px, i);
+        if (accumulate)
+            for (int i = 0; i < x.Length; i++) y[i] += alpha * x[i];
+        else
+            for (int i = 0; i < x.Length; i++) y[i] = alpha * x[i];
     }
 
     /// <summary>y[i] += x[i].</summary>
-    public static void Add(ReadOnlySpan<float> x, Span<float> y)
+    public static void Add(ReadOnlySpan<float> x, Span<float> y) => Add(KernelDispatch.Current, x, y);
+
+    internal static void Add(KernelPath path, ReadOnlySpan<float> x, Span<float> y)
     {
-        int n = x.Length;
-        ref float px = ref MemoryMarshal.GetReference(x);
-        ref float py = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (y.Length < x.Length) ThrowLength();
+        switch (path)
         {
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-                Store(Load(ref py, i) + Load(ref px, i), ref py, i);
+            case KernelPath.Avx512: Simd512.Add(x, y); return;
+            case KernelPath.Avx2: Simd256.Add(x, y); return;
+            case KernelPath.Vector128: case KernelPath.Neon: Simd128.Add(x, y); return;
         }
-        for (; i < n; i++)
-            Unsafe.Add(ref py, i) += Unsafe.Add(ref px, i);
+        for (int i = 0; i < x.Length; i++) y[i] += x[i];
     }
 
     /// <summary>Sum of x[i] * x[i].</summary>
@@ -96,49 +77,45 @@ internal static class VectorOps
     /// Sum of all elements; NaN if any element is NaN and +-Inf/NaN if any is infinite, which is
     /// what the trainer uses as its one-pass "is this gradient finite" check.
     /// </summary>
-    public static float Sum(ReadOnlySpan<float> x)
+    public static float Sum(ReadOnlySpan<float> x) => Sum(KernelDispatch.Current, x);
+
+    internal static float Sum(KernelPath path, ReadOnlySpan<float> x)
     {
-        int n = x.Length;
-        ref float px = ref MemoryMarshal.GetReference(x);
-        int i = 0;
-        float sum = 0f;
-        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        switch (path)
         {
-            var acc = Vector<float>.Zero;
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-                acc += Load(ref px, i);
-            sum = Vector.Sum(acc);
+            case KernelPath.Avx512: return Simd512.Sum(x);
+            case KernelPath.Avx2: return Simd256.Sum(x);
+            case KernelPath.Vector128: case KernelPath.Neon: return Simd128.Sum(x);
         }
-        for (; i < n; i++)
-            sum += Unsafe.Add(ref px, i);
+        float sum = 0f;
+        foreach (float v in x) sum += v;
         return sum;
     }
 
     /// <summary>True when every element is finite (no NaN, no +-Inf).</summary>
-    public static bool AllFinite(ReadOnlySpan<float> x)
+    public static bool AllFinite(ReadOnlySpan<float> x) => AllFinite(KernelDispatch.Current, x);
+
+    internal static bool AllFinite(KernelPath path, ReadOnlySpan<float> x)
     {
-        // x * 0 is 0 for finite x and NaN for NaN or +-Inf, so one sum answers for the whole span.
-        int n = x.Length;
-        ref float px = ref MemoryMarshal.GetReference(x);
-        int i = 0;
-        float probe = 0f;
-        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        switch (path)
         {
-            var acc = Vector<float>.Zero;
-            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
-                acc += Load(ref px, i) * Vector<float>.Zero;
-            probe = Vector.Sum(acc);
+            case KernelPath.Avx512: return Simd512.AllFinite(x);
+            case KernelPath.Avx2: return Simd256.AllFinite(x);
+            case KernelPath.Vector128: case KernelPath.Neon: return Simd128.AllFinite(x);
         }
-        for (; i < n; i++)
-            probe += Unsafe.Add(ref px, i) * 0f;
+        // x * 0 is 0 for finite x and NaN for NaN or +-Inf, so one sum answers for the whole span.
+        float probe = 0f;
+        foreach (float v in x) probe += v * 0f;
         return probe == 0f;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector<float> Load(ref float p, int i) =>
-        Unsafe.ReadUnaligned<Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref p, i)));
+    internal static System.Numerics.Vector<float> Load(ref float p, int i) =>
+        Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref p, i)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Store(Vector<float> v, ref float p, int i) =>
+    internal static void Store(System.Numerics.Vector<float> v, ref float p, int i) =>
         Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref p, i)), v);
+
+    private static void ThrowLength() => throw new ArgumentException("The second span is shorter than the first.");
 }

@@ -194,6 +194,8 @@ public class GemmKernelTests
         Assert.Equal(KernelDispatch.Parse(expected!), KernelDispatch.Best);
         if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(KernelDispatch.EnvironmentVariable)))
             Assert.Equal(KernelDispatch.Parse(expected!), KernelDispatch.Current);
+        if (KernelDispatch.Parse(expected!) == KernelPath.Neon)
+            Assert.True(System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported, "the Neon leg must run where AdvSimd is supported");
     }
 }
 
