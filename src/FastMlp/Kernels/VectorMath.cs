@@ -127,7 +127,8 @@ internal readonly struct SoftplusOp : IUnaryOp
 
 internal readonly struct EluOp(float alpha) : IUnaryOp
 {
-    public float Invoke(float x) => x > 0f ? x : (float)(alpha * (Math.Exp(x) - 1.0));
+    // e^x - 1 cancels to 0 in double for |x| < 1e-16: below 1e-5 the series x + x^2/2 is exact to float precision.
+    public float Invoke(float x) => x > 0f ? x : (float)(alpha * (x > -1e-5f ? x * (1.0 + 0.5 * x) : Math.Exp(x) - 1.0));
     public Vector128<float> Invoke(Vector128<float> x) => Simd128.Elu(x, alpha);
     public Vector256<float> Invoke(Vector256<float> x) => Simd256.Elu(x, alpha);
     public Vector512<float> Invoke(Vector512<float> x) => Simd512.Elu(x, alpha);
