@@ -7,6 +7,7 @@ namespace FastMlp.Kernels;
 internal readonly struct Avx2GemmSimd : IGemmSimd<Vector256<float>>
 {
     public static int Width => Vector256<float>.Count;
+    public static int TileRows => 6;
     public static Vector256<float> Zero => Vector256<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load(ref float p) => Vector256.LoadUnsafe(ref p);

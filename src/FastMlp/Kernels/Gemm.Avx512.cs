@@ -7,6 +7,7 @@ namespace FastMlp.Kernels;
 internal readonly struct Avx512GemmSimd : IGemmSimd<Vector512<float>>
 {
     public static int Width => Vector512<float>.Count;
+    public static int TileRows => 8;
     public static Vector512<float> Zero => Vector512<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(ref float p) => Vector512.LoadUnsafe(ref p);

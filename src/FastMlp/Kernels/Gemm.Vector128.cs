@@ -7,6 +7,7 @@ namespace FastMlp.Kernels;
 internal readonly struct Vector128GemmSimd : IGemmSimd<Vector128<float>>
 {
     public static int Width => Vector128<float>.Count;
+    public static int TileRows => 4;
     public static Vector128<float> Zero => Vector128<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Load(ref float p) => Vector128.LoadUnsafe(ref p);

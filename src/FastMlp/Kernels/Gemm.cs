@@ -14,19 +14,25 @@ namespace FastMlp.Kernels;
 /// (<see cref="IGemmSimd{TVec}"/>), so the JIT compiles one specialised copy per path with no virtual calls.
 /// </para>
 /// <para>
-/// Forward is a dot-product micro-kernel: 2 rows of X by 4 rows of W (8 vector accumulators), reducing along
-/// the inputs with vector multiply-adds and 8 horizontal sums at the end; W needs no packing because its rows
-/// are already contiguous along the reduction. Rows == 1 (one sample, the latency path) is a GEMV: 8 rows of W at a
-/// time, one accumulator each, with no packing and no set-up, summing in the batch kernel's order so that
-/// Predict and a batched Forward agree bitwise.
-/// InputGradient and WeightGradient are the same outer-product micro-kernel: a 4 x (2 vectors) tile of the
-/// result in 8 accumulators, updated by broadcasting 4 elements of dY and loading 2 vectors of a row of W (or X),
-/// with the reduction dimension cut into chunks so that the B panel stays in L1.
+/// Forward is a dot-product micro-kernel: R rows of X by 4 rows of W (R = 4 on Avx512, 3 on Avx2, 2 on the 4-float
+/// paths: 16, 12 or 8 vector accumulators), reducing along the inputs with vector multiply-adds and horizontal sums at
+/// the end; W needs no packing because its rows are already contiguous along the reduction. Rows are processed in
+/// blocks whose X panel (about 256 KiB) stays in L2 while the W blocks sweep over it. Rows == 1 (one sample, the
+/// latency path) is a GEMV: 8 rows of W at a time, one accumulator each, with no packing and no set-up, summing in
+/// the batch kernel's order (which neither R nor the blocking changes) so that Predict and a batched Forward agree
+/// bitwise.
+/// InputGradient and WeightGradient are the same outer-product micro-kernel: a TileRows x (2 vectors) tile of the
+/// result (TileRows = 8 on Avx512, 6 on Avx2, 4 on the 4-float paths; a static abstract constant of the path struct
+/// that the JIT folds), updated by broadcasting TileRows elements of A and loading 2 vectors of a row of W (or X).
+/// The reduction dimension is cut into chunks so that the B panel (chunk x 2 vectors) stays in L1, and per chunk A is
+/// packed, a block of rows at a time, into a 48 KiB stack buffer with each tile's broadcasts adjacent. Each result
+/// element is summed over the reduction in order, whatever the tile.
 /// </para>
 /// <para>
 /// Edges: a partial block of rows or outputs re-reads the last valid row (clamped pointers) and stores only the
 /// valid results, so one kernel serves every size; inputs that are not a multiple of the vector width finish with
-/// a scalar loop. No path reads an output buffer unless it accumulates, allocates, or branches on data values.
+/// a scalar loop. No path reads an output buffer unless it accumulates; none allocates (the outer-product's packed A
+/// block lives on the stack) or branches on data values.
 /// Fused multiply-add: Avx512, Avx2 and Neon fuse; Vector128 and Scalar multiply then add. Results are exactly
 /// reproducible within one path (the summation order depends only on the shapes).
 /// </para>
