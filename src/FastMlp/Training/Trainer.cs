@@ -36,12 +36,13 @@ public sealed class Trainer : IDisposable, IParallelJob
     public const int MinShardRows = 16;
 
     /// <summary>
-    /// Rows x parameters below which a step stays on the calling thread. Measured on 2 Zen 4 cores with the
-    /// portable kernels (threshold forced to 0): 2 threads gave 0.96-1.02x at 1.1-2.2 M (128-128-10 batch 64,
-    /// 256-256-10 batch 32), 1.36x at 3.5 M (64-32-32-10 batch 1024), 1.59x at 4.6 M (128-128-10 batch 256) and
-    /// 2.4x at 8.8 M (256-256-10 batch 128): splitting pays from about 3 M.
+    /// Rows x parameters below which a step stays on the calling thread. Measured on 2 Zen 4 cores (threshold forced
+    /// to 0). Portable kernels: 2 threads gave 0.96-1.02x at 1.1-2.2 M, 1.36x at 3.5 M, 2.4x at 8.8 M. Avx512 kernels
+    /// (3x faster GEMMs, so each step is shorter and the same synchronisation costs more): 784-256-128-10 batch 32
+    /// (7.5 M) 0.63-1.08x in three runs, 256-256-10 batch 128 (8.8 M) 0.98x, batch 64 (15 M) 1.18x, 128-256
+    /// (30-60 M) 1.8-2.6x. Splitting pays reliably from about 10 M.
     /// </summary>
-    public const long MinParallelWork = 3_000_000;
+    public const long MinParallelWork = 10_000_000;
 
     private const int ReduceChunkFloats = 4096;
 

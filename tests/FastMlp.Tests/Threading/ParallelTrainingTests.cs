@@ -10,7 +10,7 @@ namespace FastMlp.Tests.Threading;
 [Collection(nameof(AllocationSensitive))]
 public class ParallelTrainingTests
 {
-    // 40-96-48-5: ~8.8k parameters, so a batch of 512 (4.5M row-parameters) is above the parallel threshold.
+    // 40-96-48-5: ~8.8k parameters, so a batch of 1200 (10.6M row-parameters) is above the parallel threshold.
     private static Network Net(int seed)
     {
         var net = new Network(40, new LayerSpec(96, Activation.Relu), new LayerSpec(48, Activation.Tanh), new LayerSpec(5, Activation.Softmax));
@@ -34,13 +34,13 @@ public class ParallelTrainingTests
     [Fact]
     public void Training_gives_bitwise_identical_weights_for_1_2_3_and_8_threads()
     {
-        Assert.True((long)512 * Net(1).ParameterCount >= Trainer.MinParallelWork, "the test must exercise the parallel path");
-        Dataset data = Data(1000, 3);
+        Assert.True((long)1200 * Net(1).ParameterCount >= Trainer.MinParallelWork, "the test must exercise the parallel path");
+        Dataset data = Data(2400, 3);
         int[]? reference = null;
         foreach (int threads in new[] { 1, 2, 3, 8 })
         {
             Network net = Net(5);
-            using var trainer = new Trainer(net, new TrainerOptions { BatchSize = 512, Epochs = 2, Seed = 9, Threads = threads, WeightDecay = 1e-4f });
+            using var trainer = new Trainer(net, new TrainerOptions { BatchSize = 1200, Epochs = 2, Seed = 9, Threads = threads, WeightDecay = 1e-4f });
             Assert.Equal(threads, trainer.Threads);
             trainer.Fit(data);
             int[] bits = net.Parameters.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
@@ -61,16 +61,16 @@ public class ParallelTrainingTests
     [Fact]
     public void Parallel_training_step_and_batched_inference_allocate_nothing_on_any_thread()
     {
-        Dataset data = Data(512, 4);
+        Dataset data = Data(1200, 4);
         Network net = Net(2);
-        Assert.True((long)512 * net.ParameterCount >= Trainer.MinParallelWork, "the test must exercise the parallel path");
+        Assert.True((long)1200 * net.ParameterCount >= Trainer.MinParallelWork, "the test must exercise the parallel path");
         using var pool = new WorkerPool(4);
         using var trainer = new Trainer(net, new TrainerOptions { Threads = 4 }, pool);
-        var outputs = new float[512 * 5];
+        var outputs = new float[1200 * 5];
         for (int i = 0; i < 2; i++)
         {
-            trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 512, 40), data.LabelArray);
-            net.Forward(data.Features, new Span2D<float>(outputs, 512, 5), pool);
+            trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 1200, 40), data.LabelArray);
+            net.Forward(data.Features, new Span2D<float>(outputs, 1200, 5), pool);
         }
         // The runtime allocates a waiter object the first time a thread really blocks in Monitor.Wait; make that
         // happen now: helpers that sleep force the caller to wait for them.
@@ -78,8 +78,8 @@ public class ParallelTrainingTests
         long callerBefore = GC.GetAllocatedBytesForCurrentThread(), workersBefore = pool.WorkerAllocatedBytes;
         for (int i = 0; i < 20; i++)
         {
-            trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 512, 40), data.LabelArray);
-            net.Forward(data.Features, new Span2D<float>(outputs, 512, 5), pool);
+            trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 1200, 40), data.LabelArray);
+            net.Forward(data.Features, new Span2D<float>(outputs, 1200, 5), pool);
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - callerBefore);
         Assert.Equal(0, pool.WorkerAllocatedBytes - workersBefore);
