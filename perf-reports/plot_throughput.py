@@ -5,7 +5,7 @@ Each run is the prefix of its file names (date-commit-cpu-isa...); a series is o
 784-256-128-10 (predict, batch-256 forward, training steps), in samples/s. Writes throughput.svg beside this file.
 Usage: python3 perf-reports/plot_throughput.py
 """
-import glob, json, os, re
+import glob, json, os, re, subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARCH = "784-256-128-10"
@@ -44,8 +44,18 @@ def load():
     return runs
 
 
+def commit_time(run):
+    """Orders runs by their commit's date (file names sort commits alphabetically, not in time)."""
+    commit = run.split("-")[3]
+    try:
+        out = subprocess.run(["git", "-C", HERE, "show", "-s", "--format=%ct", commit], capture_output=True, text=True)
+        return (run[:10], int(out.stdout.strip() or 0), run)
+    except OSError:
+        return (run[:10], 0, run)
+
+
 def svg(runs):
-    names = sorted(runs)
+    names = sorted(runs, key=commit_time)
     labels = list(SERIES.values())
     top = max(v for r in runs.values() for v in r.values()) * 1.1
     w, h, left, bottom, right, head = 760, 420, 80, 60, 240, 30
@@ -80,5 +90,5 @@ if __name__ == "__main__":
         raise SystemExit("no FastMlp 784-256-128-10 results found in perf-reports/*-report-full.json")
     with open(os.path.join(HERE, "throughput.svg"), "w") as f:
         f.write(svg(runs))
-    for run in sorted(runs):
+    for run in sorted(runs, key=commit_time):
         print(run, {k: round(v) for k, v in runs[run].items()})
