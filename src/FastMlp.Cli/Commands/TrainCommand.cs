@@ -173,24 +173,7 @@ internal static class TrainCommand
             o.WriteLine($"warning: training diverged ({best.Message.TrimEnd('.')}); try a lower --lr.");
         o.WriteLine($"network: {Text.Architecture(model.Network)}, {model.Network.ParameterCount:N0} parameters, loss {Text.LossName(model.Loss)}");
 
-        if (test is not null)
-        {
-            if (classification)
-            {
-                ConfusionMatrix cm = model.EvaluateClassifier(test);
-                int correct = (int)Math.Round(cm.Accuracy * cm.Total);
-                o.WriteLine($"test accuracy: {Text.Percent(cm.Accuracy)} ({correct}/{cm.Total})");
-            }
-            else
-            {
-                RegressionMetrics m = model.EvaluateRegressor(test);
-                o.WriteLine($"test R2: {m.R2.ToString("F4", Text.Invariant)}  RMSE {Text.Number(m.Rmse)}  MAE {Text.Number(m.Mae)}  MSE {Text.Number(m.Mse)} ({test.Count} rows)");
-            }
-        }
-        else
-        {
-            o.WriteLine("test: none (--test-split 0)");
-        }
+        ReportTest(o, model, test, classification);
         o.WriteLine($"throughput: {Text.Rate(trainSamples / Math.Max(trainSeconds, 1e-9))} samples/s (training: forward + backward + update); "
             + $"training time {Text.Seconds(trainSeconds)}, total {Text.Seconds(totalSeconds)}");
 
