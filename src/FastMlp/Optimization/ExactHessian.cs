@@ -333,19 +333,7 @@ public sealed class ExactHessian
                 for (int o = 0; o < l.Outputs; o++) ry[o] = D1(l.Activation, u[o]) * ru[o];
             }
         }
-        DenseLayer last = _layers[^1];
-        double[] rd = _rdelta[^1], ryo = _ry[^1], ruo = _ru[^1], uo = _u[^1], yo = _y[^1];
-        for (int j = 0; j < last.Outputs; j++)
-        {
-            if (_loss != LossKind.MeanSquaredError) rd[j] = _c * ryo[j];
-            else
-            {
-                double d1 = D1(last.Activation, uo[j]);
-                // delta = 2c (y - t) f'(u): R delta = 2c (f'(u)^2 + (y - t) f''(u)) Ru; y - t recovered from delta when f' != 0.
-                double e = yo[j] - CurrentTarget(j);
-                rd[j] = _c * 2 * (d1 * d1 + e * D2(last.Activation, uo[j])) * ruo[j];
-            }
-        }
+        OutputRDelta();
         for (int m = _layers.Length - 1; m >= 0; m--)
         {
             DenseLayer l = _layers[m];
@@ -455,6 +443,7 @@ public sealed class ExactHessian
             else
             {
                 double d1 = D1(last.Activation, uo[j]);
+                // delta = 2c (y - t) f'(u): R delta = 2c (f'(u)^2 + (y - t) f''(u)) Ru.
                 double e = yo[j] - CurrentTarget(j);
                 rd[j] = _c * 2 * (d1 * d1 + e * D2(last.Activation, uo[j])) * ruo[j];
             }
