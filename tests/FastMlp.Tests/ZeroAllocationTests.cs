@@ -5,9 +5,7 @@ using Xunit;
 namespace FastMlp.Tests;
 
 /// <summary>
-/// The hot paths allocate nothing after a warm-up call on the same thread: measured with
-/// <see cref="GC.GetAllocatedBytesForCurrentThread"/> around a few calls (test methods are synchronous, so
-/// the thread does not change in between).
+/// The hot paths allocate nothing after a warm-up call on the same thread (see <see cref="AllocationProbe"/>).
 /// </summary>
 public class ZeroAllocationTests
 {
@@ -27,13 +25,7 @@ public class ZeroAllocationTests
         return Enumerable.Range(0, rows * width).Select(_ => (float)rnd.NextDouble() * 2 - 1).ToArray();
     }
 
-    private static long Measure(Action action)
-    {
-        action(); // warm-up: thread-local workspace, JIT
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Repeats; i++) action();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
+    private static long Measure(Action action) => AllocationProbe.Measure(action, Repeats);
 
     [Fact]
     public void Measure_DetectsAnAllocation()

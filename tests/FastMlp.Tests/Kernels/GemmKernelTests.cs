@@ -178,10 +178,7 @@ public class GemmKernelTests
             WeightGradient(path, y, x, dw, db, rows, inputs, outputs, acc: false);
             WeightGradient(path, y, x, dw, db, rows, inputs, outputs, acc: true);
         }
-        Calls();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) Calls();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, AllocationProbe.Measure(Calls));
     }
 
     [Fact]

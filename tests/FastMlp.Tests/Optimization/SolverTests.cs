@@ -107,11 +107,18 @@ public class SolverTests
             var bytes = new long[options.MaxIterations + 1];
             int count = 0;
             solver.IterationCompleted = it => bytes[count++] = GC.GetAllocatedBytesForCurrentThread();
-            net.Initialize(4);
-            SolverResult r = solver.Minimize();
-            Assert.True(count >= 10, $"{solver.GetType().Name}: {r}");
-            for (int i = 1; i < count; i++)
-                Assert.True(bytes[i] == bytes[0], $"{solver.GetType().Name}: iteration {i} allocated {bytes[i] - bytes[i - 1]} bytes");
+            string? failure = "not measured";
+            // As in AllocationProbe: a real per-iteration allocation shows in every attempt, a runtime one-off does not.
+            for (int attempt = 0; attempt < AllocationProbe.Attempts && failure is not null; attempt++)
+            {
+                count = 0;
+                net.Initialize(4);
+                SolverResult r = solver.Minimize();
+                Assert.True(count >= 10, $"{solver.GetType().Name}: {r}");
+                int leak = Enumerable.Range(1, count - 1).FirstOrDefault(i => bytes[i] != bytes[0]);
+                failure = leak == 0 ? null : $"{solver.GetType().Name}: iteration {leak} allocated {bytes[leak] - bytes[leak - 1]} bytes";
+            }
+            Assert.Null(failure);
         }
     }
 

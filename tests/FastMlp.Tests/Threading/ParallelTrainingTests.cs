@@ -67,22 +67,16 @@ public class ParallelTrainingTests
         using var pool = new WorkerPool(4);
         using var trainer = new Trainer(net, new TrainerOptions { Threads = 4 }, pool);
         var outputs = new float[1200 * 5];
-        for (int i = 0; i < 2; i++)
+        void StepAndPredict()
         {
             trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 1200, 40), data.LabelArray);
             net.Forward(data.Features, new Span2D<float>(outputs, 1200, 5), pool);
         }
+        StepAndPredict();
         // The runtime allocates a waiter object the first time a thread really blocks in Monitor.Wait; make that
         // happen now: helpers that sleep force the caller to wait for them.
         pool.Run(new SlowHelpersJob(), 4);
-        long callerBefore = GC.GetAllocatedBytesForCurrentThread(), workersBefore = pool.WorkerAllocatedBytes;
-        for (int i = 0; i < 20; i++)
-        {
-            trainer.Step(new ReadOnlySpan2D<float>(data.FeatureArray, 1200, 40), data.LabelArray);
-            net.Forward(data.Features, new Span2D<float>(outputs, 1200, 5), pool);
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - callerBefore);
-        Assert.Equal(0, pool.WorkerAllocatedBytes - workersBefore);
+        Assert.Equal(0, AllocationProbe.Measure(StepAndPredict, repeats: 20, otherThreads: () => pool.WorkerAllocatedBytes));
     }
 
     [Fact]

@@ -164,16 +164,13 @@ public class TrainerBehaviourTests
         for (int i = 0; i < 33; i++) onehot[i * 3 + labels[i]] = 1;
         foreach (OptimizerKind kind in Enum.GetValues<OptimizerKind>())
         {
-            var trainer = new Trainer(net, new TrainerOptions { Optimizer = new() { Kind = kind, LearningRate = 1e-3f }, WeightDecay = 1e-4f });
-            trainer.Step(new ReadOnlySpan2D<float>(x, 33, 3), labels);
-            trainer.Step(new ReadOnlySpan2D<float>(x, 33, 3), new ReadOnlySpan2D<float>(onehot, 33, 3));
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 10; i++)
+            using var trainer = new Trainer(net, new TrainerOptions { Optimizer = new() { Kind = kind, LearningRate = 1e-3f }, WeightDecay = 1e-4f });
+            long bytes = AllocationProbe.Measure(() =>
             {
                 trainer.Step(new ReadOnlySpan2D<float>(x, 33, 3), labels);
                 trainer.Step(new ReadOnlySpan2D<float>(x, 33, 3), new ReadOnlySpan2D<float>(onehot, 33, 3));
-            }
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            }, repeats: 10);
+            Assert.True(bytes == 0, $"{kind}: {bytes} bytes in 20 steps");
         }
     }
 
