@@ -37,6 +37,6 @@ internal static partial class Gemm
 
     /// <summary><see cref="WeightGradient"/> on the Avx2 path.</summary>
     internal static void WeightGradientAvx2(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
-        Span<float> db, int rows, int inputs, int outputs, bool accumulate) =>
-        WeightGradientSimd<Avx2GemmSimd, Vector256<float>>(dy, x, dw, db, rows, inputs, outputs, accumulate);
+        Span<float> db, int rows, int inputs, int outputs, bool accumulate, int dyStride = 0) =>
+        WeightGradientSimd<Avx2GemmSimd, Vector256<float>>(dy, x, dw, db, rows, inputs, outputs, accumulate, dyStride);
 }

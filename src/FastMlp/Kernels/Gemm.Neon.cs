@@ -37,6 +37,6 @@ internal static partial class Gemm
 
     /// <summary><see cref="WeightGradient"/> on the Neon path.</summary>
     internal static void WeightGradientNeon(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
-        Span<float> db, int rows, int inputs, int outputs, bool accumulate) =>
-        WeightGradientSimd<NeonGemmSimd, Vector128<float>>(dy, x, dw, db, rows, inputs, outputs, accumulate);
+        Span<float> db, int rows, int inputs, int outputs, bool accumulate, int dyStride = 0) =>
+        WeightGradientSimd<NeonGemmSimd, Vector128<float>>(dy, x, dw, db, rows, inputs, outputs, accumulate, dyStride);
 }

@@ -42,21 +42,21 @@ internal static partial class Gemm
 
     /// <summary>Scalar reference of <see cref="WeightGradient"/>: each dw[o, i] summed over the rows in a register.</summary>
     internal static void WeightGradientScalar(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
-        Span<float> db, int rows, int inputs, int outputs, bool accumulate)
+        Span<float> db, int rows, int inputs, int outputs, bool accumulate, int dyStride = 0)
     {
-        CheckWeightGradient(dy, x, dw, db, rows, inputs, outputs);
+        dyStride = CheckWeightGradient(dy, x, dw, db, rows, inputs, outputs, dyStride);
         for (int o = 0; o < outputs; o++)
         {
             for (int i = 0; i < inputs; i++)
             {
                 float sum = 0f;
                 for (int r = 0; r < rows; r++)
-                    sum += dy[r * outputs + o] * x[r * inputs + i];
+                    sum += dy[r * dyStride + o] * x[r * inputs + i];
                 dw[o * inputs + i] = accumulate ? dw[o * inputs + i] + sum : sum;
             }
             float bsum = 0f;
             for (int r = 0; r < rows; r++)
-                bsum += dy[r * outputs + o];
+                bsum += dy[r * dyStride + o];
             db[o] = accumulate ? db[o] + bsum : bsum;
         }
     }

@@ -70,18 +70,20 @@ internal static partial class Gemm
     /// <summary>
     /// dw[o, i] = (accumulate ? dw[o, i] : 0) + sum_r dy[r, o] * x[r, i]; db[o] likewise with the
     /// column sums of dy. When accumulate is false neither dw nor db is read, so reused buffers
-    /// may hold anything.
+    /// may hold anything. Row r of dy starts at r * <paramref name="dyStride"/> (0: <paramref name="outputs"/>), so a
+    /// block of output rows of a layer's dw is computed from a column block of its dy; each element is summed over
+    /// the rows in the same order whatever the block, so blocks computed apart equal the whole bitwise.
     /// </summary>
     public static void WeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
-        Span<float> db, int rows, int inputs, int outputs, bool accumulate)
+        Span<float> db, int rows, int inputs, int outputs, bool accumulate, int dyStride = 0)
     {
         switch (KernelDispatch.Current)
         {
-            case KernelPath.Avx512: WeightGradientAvx512(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
-            case KernelPath.Avx2: WeightGradientAvx2(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
-            case KernelPath.Vector128: WeightGradientVector128(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
-            case KernelPath.Neon: WeightGradientNeon(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
-            default: WeightGradientScalar(dy, x, dw, db, rows, inputs, outputs, accumulate); break;
+            case KernelPath.Avx512: WeightGradientAvx512(dy, x, dw, db, rows, inputs, outputs, accumulate, dyStride); break;
+            case KernelPath.Avx2: WeightGradientAvx2(dy, x, dw, db, rows, inputs, outputs, accumulate, dyStride); break;
+            case KernelPath.Vector128: WeightGradientVector128(dy, x, dw, db, rows, inputs, outputs, accumulate, dyStride); break;
+            case KernelPath.Neon: WeightGradientNeon(dy, x, dw, db, rows, inputs, outputs, accumulate, dyStride); break;
+            default: WeightGradientScalar(dy, x, dw, db, rows, inputs, outputs, accumulate, dyStride); break;
         }
     }
 
@@ -102,13 +104,18 @@ internal static partial class Gemm
         CheckLength(dx.Length, (long)rows * inputs, nameof(dx));
     }
 
-    private static void CheckWeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int rows, int inputs, int outputs)
+    /// <summary>Checks the shapes and returns the row stride of dy (<paramref name="dyStride"/>, or outputs when 0).</summary>
+    private static int CheckWeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int rows, int inputs, int outputs, int dyStride)
     {
         CheckDims(rows, inputs, outputs);
-        CheckLength(dy.Length, (long)rows * outputs, nameof(dy));
+        if (dyStride == 0) dyStride = outputs;
+        if (dyStride < outputs)
+            throw new ArgumentOutOfRangeException(nameof(dyStride), dyStride, $"The row stride of dy must be at least its {outputs} columns.");
+        CheckLength(dy.Length, rows == 0 ? 0 : (long)(rows - 1) * dyStride + outputs, nameof(dy));
         CheckLength(x.Length, (long)rows * inputs, nameof(x));
         CheckLength(dw.Length, (long)outputs * inputs, nameof(dw));
         CheckLength(db.Length, outputs, nameof(db));
+        return dyStride;
     }
 
     private static void CheckDims(int rows, int inputs, int outputs)

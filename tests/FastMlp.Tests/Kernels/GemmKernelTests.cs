@@ -81,15 +81,15 @@ public class GemmKernelTests
         }
     }
 
-    internal static void WeightGradient(KernelPath p, float[] dy, float[] x, float[] dw, float[] db, int r, int i, int o, bool acc)
+    internal static void WeightGradient(KernelPath p, ReadOnlySpan<float> dy, float[] x, Span<float> dw, Span<float> db, int r, int i, int o, bool acc, int dyStride = 0)
     {
         switch (p)
         {
-            case KernelPath.Avx512: Gemm.WeightGradientAvx512(dy, x, dw, db, r, i, o, acc); break;
-            case KernelPath.Avx2: Gemm.WeightGradientAvx2(dy, x, dw, db, r, i, o, acc); break;
-            case KernelPath.Vector128: Gemm.WeightGradientVector128(dy, x, dw, db, r, i, o, acc); break;
-            case KernelPath.Neon: Gemm.WeightGradientNeon(dy, x, dw, db, r, i, o, acc); break;
-            default: Gemm.WeightGradientScalar(dy, x, dw, db, r, i, o, acc); break;
+            case KernelPath.Avx512: Gemm.WeightGradientAvx512(dy, x, dw, db, r, i, o, acc, dyStride); break;
+            case KernelPath.Avx2: Gemm.WeightGradientAvx2(dy, x, dw, db, r, i, o, acc, dyStride); break;
+            case KernelPath.Vector128: Gemm.WeightGradientVector128(dy, x, dw, db, r, i, o, acc, dyStride); break;
+            case KernelPath.Neon: Gemm.WeightGradientNeon(dy, x, dw, db, r, i, o, acc, dyStride); break;
+            default: Gemm.WeightGradientScalar(dy, x, dw, db, r, i, o, acc, dyStride); break;
         }
     }
 
@@ -160,6 +160,31 @@ public class GemmKernelTests
                     Near(sb, db[o], rows, $"{shape} db[{o}]");
                 }
             }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void WeightGradient_of_output_blocks_equals_the_whole_bitwise(KernelPath path)
+    {
+        // Parallel training computes a layer's dw in blocks of output rows from column blocks of dy (row stride =
+        // the layer's outputs); the result must not depend on the blocking.
+        foreach (var (rows, inputs, outputs) in new[] { (37, 70, 19), (256, 33, 40), (5, 16, 67), (300, 129, 24) })
+        {
+            float[] dy = Random(rows * outputs, rows), x = Random(rows * inputs, inputs);
+            float[] whole = new float[outputs * inputs], wholeBias = new float[outputs];
+            WeightGradient(path, dy, x, whole, wholeBias, rows, inputs, outputs, acc: false);
+            float[] blocks = Garbage(outputs * inputs), blockBias = Garbage(outputs);
+            for (int o0 = 0, size = 1; o0 < outputs; o0 += size, size = size % 13 + 4)
+            {
+                int count = Math.Min(size, outputs - o0);
+                WeightGradient(path, dy.AsSpan(o0), x, blocks.AsSpan(o0 * inputs, count * inputs), blockBias.AsSpan(o0, count),
+                    rows, inputs, count, acc: false, dyStride: outputs);
+            }
+            Assert.Equal(whole, blocks);
+            Assert.Equal(wholeBias, blockBias);
+        }
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.WeightGradient(new float[8], new float[4], new float[8], new float[4], 2, 2, 4, false, dyStride: 3));
+        Assert.Contains("stride", e.Message);
     }
 
     [Theory]
