@@ -10,17 +10,18 @@ namespace FastMlp;
 /// the node's weights and by the layer below (the efficiency argument of the notes): three GEMMs per layer.
 /// </summary>
 /// <remarks>
-/// All scratch memory (every layer's activations, two sensitivity buffers) is allocated once for
-/// <see cref="MaxBatch"/> rows, so computing a gradient allocates nothing. One instance is not thread-safe;
-/// parallel training gives each worker its own instance over the same network.
+/// All scratch memory (every layer's activations and sensitivities) is allocated once for <see cref="MaxBatch"/>
+/// rows, so computing a gradient allocates nothing. Parallel training shares one instance between its workers
+/// through the internal two-phase seam: <see cref="ForwardBackward"/> on disjoint row ranges, then
+/// <see cref="WeightGradient"/> on disjoint blocks of a layer's outputs; every other member is single-threaded.
 /// </remarks>
 public sealed class Backpropagation
 {
     private readonly Network _net;
     private readonly AlignedBuffer[] _activations;
     private readonly AlignedBuffer _logits;
-    private readonly AlignedBuffer _deltaA;
-    private readonly AlignedBuffer _deltaB;
+    // delta^m = dJ/du^m for every layer and row, kept until the weight gradients have consumed them.
+    private readonly AlignedBuffer[] _deltas;
     private float _weightDecay;
 
     /// <summary>Prepares buffers for batches of up to <paramref name="maxBatch"/> rows.</summary>
@@ -42,8 +43,7 @@ public sealed class Backpropagation
         MaxBatch = maxBatch;
         _activations = network.Layers.Select(l => new AlignedBuffer(maxBatch * l.Outputs)).ToArray();
         _logits = new AlignedBuffer(maxBatch * network.OutputSize);
-        _deltaA = new AlignedBuffer(maxBatch * network.MaxWidth);
-        _deltaB = new AlignedBuffer(maxBatch * network.MaxWidth);
+        _deltas = network.Layers.Select(l => new AlignedBuffer(maxBatch * l.Outputs)).ToArray();
     }
 
     /// <summary>The network whose gradient is computed.</summary>
@@ -128,68 +128,105 @@ public sealed class Backpropagation
         {
             int n = Math.Min(MaxBatch, rows - start);
             Targets block = targets.Slice(start, n, _net.OutputSize);
-            Forward(x.Slice(start * _net.InputSize, n * _net.InputSize), n);
+            ReadOnlySpan<float> xb = x.Slice(start * _net.InputSize, n * _net.InputSize);
+            Forward(xb, 0, n);
             sum += LossKernels.LossOnly(Loss, _logits.Span, _activations[^1].Span, block, n, _net.OutputSize);
-            correct += CountCorrect(block, n);
+            correct += CountCorrect(block, 0, n);
         }
         return sum * Losses.Normalizer(Loss, rows, _net.OutputSize) + WeightPenalty();
     }
 
-    /// <summary>Rows of the last forward pass whose predicted class equals the label (0 for dense targets).</summary>
-    internal int CountCorrect(Targets targets, int rows)
+    /// <summary>Rows first..first+rows-1 of the last forward pass whose predicted class equals the label (0 for dense targets).</summary>
+    internal int CountCorrect(Targets targets, int first, int rows)
     {
         if (!targets.IsLabels) return 0;
         int width = _net.OutputSize, correct = 0;
         ReadOnlySpan<float> y = _activations[^1].Span;
-        for (int r = 0; r < rows; r++)
+        for (int r = first; r < first + rows; r++)
             if (Network.ArgMax(y.Slice(r * width, width)) == targets.Labels[r]) correct++;
         return correct;
     }
 
     /// <summary>
-    /// The shard seam: forward and backward for <paramref name="rows"/> rows, adding their share of the
-    /// gradient (already multiplied by <paramref name="normalizer"/>, which the caller derives from the whole
-    /// batch) into <paramref name="gradient"/>. Returns the rows' summed, unnormalised loss.
+    /// Forward and backward for <paramref name="rows"/> rows of a batch: adds their share of the gradient (already
+    /// multiplied by <paramref name="normalizer"/>, which the caller derives from the whole batch) into
+    /// <paramref name="gradient"/>. Returns the rows' summed, unnormalised loss.
     /// </summary>
     internal double AccumulateGradient(ReadOnlySpan<float> x, Targets targets, int rows, double normalizer, Span<float> gradient)
     {
-        if (rows > MaxBatch)
-            throw new ArgumentException($"The batch has {rows} rows; this workspace holds {MaxBatch}.", nameof(rows));
-        Forward(x, rows);
+        double loss = ForwardBackward(x, targets, 0, rows, normalizer);
+        DenseLayer[] layers = _net.LayerArray;
+        for (int m = 0; m < layers.Length; m++)
+            WeightGradient(x, rows, m, 0, layers[m].Outputs, gradient, accumulate: true);
+        return loss;
+    }
+
+    /// <summary>
+    /// Phase one of the parallel seam: the activations and the sensitivities delta of every layer for rows
+    /// <paramref name="first"/>..first+rows-1 of the block <paramref name="x"/> (all of whose rows the workspace
+    /// holds), touching no other rows. Returns those rows' summed, unnormalised loss.
+    /// </summary>
+    /// <remarks>Each row's values depend on that row alone (every kernel sums in an order fixed by the shapes), so
+    /// splitting the rows differently gives bitwise the same sensitivities.</remarks>
+    internal double ForwardBackward(ReadOnlySpan<float> x, Targets targets, int first, int rows, double normalizer)
+    {
+        if (first + rows > MaxBatch)
+            throw new ArgumentException($"Rows {first}..{first + rows - 1} are outside this workspace of {MaxBatch} rows.", nameof(rows));
+        Forward(x, first, rows);
 
         DenseLayer[] layers = _net.LayerArray;
         DenseLayer last = layers[^1];
-        Span<float> delta = _deltaA.Span;
-        Span<float> spare = _deltaB.Span;
-        double loss = LossKernels.LossAndDelta(Loss, last.Activation, _logits.Span, _activations[^1].Span, targets,
-            delta, rows, last.Outputs, normalizer);
+        int outputs = last.Outputs;
+        double loss = LossKernels.LossAndDelta(Loss, last.Activation, RowsOf(_logits, first, rows, outputs),
+            RowsOf(_activations[^1], first, rows, outputs), targets.Slice(first, rows, outputs),
+            RowsOf(_deltas[^1], first, rows, outputs), rows, outputs, normalizer);
 
         ReadOnlySpan<float> p = _net.Parameters;
-        for (int m = layers.Length - 1; m >= 0; m--)
+        for (int m = layers.Length - 1; m > 0; m--)
         {
             DenseLayer l = layers[m];
-            ReadOnlySpan<float> input = m == 0 ? x : _activations[m - 1].Span;
-            Gemm.WeightGradient(delta, input, gradient.Slice(l.WeightOffset, l.WeightCount), gradient.Slice(l.BiasOffset, l.Outputs),
-                rows, l.Inputs, l.Outputs, accumulate: true);
-            if (m == 0) break;
-            Gemm.InputGradient(delta, p.Slice(l.WeightOffset, l.WeightCount), spare, rows, l.Inputs, l.Outputs);
-            ActivationKernels.MultiplyDerivative(layers[m - 1].Activation, _activations[m - 1].Span.Slice(0, rows * l.Inputs), spare.Slice(0, rows * l.Inputs));
-            Span<float> swap = delta; delta = spare; spare = swap;
+            Span<float> below = RowsOf(_deltas[m - 1], first, rows, l.Inputs);
+            Gemm.InputGradient(RowsOf(_deltas[m], first, rows, l.Outputs), p.Slice(l.WeightOffset, l.WeightCount), below, rows, l.Inputs, l.Outputs);
+            ActivationKernels.MultiplyDerivative(layers[m - 1].Activation, RowsOf(_activations[m - 1], first, rows, l.Inputs), below);
         }
         return loss;
+    }
+
+    /// <summary>
+    /// Phase two of the parallel seam, after <see cref="ForwardBackward"/> has covered all <paramref name="rows"/>
+    /// rows: dJ/dW and dJ/db of outputs <paramref name="firstOutput"/>..+<paramref name="outputs"/> of layer
+    /// <paramref name="layer"/>, summed over every row, written (or added, with <paramref name="accumulate"/>) into their
+    /// place in <paramref name="gradient"/>. Blocks computed apart equal the whole layer bitwise.
+    /// </summary>
+    internal void WeightGradient(ReadOnlySpan<float> x, int rows, int layer, int firstOutput, int outputs, Span<float> gradient, bool accumulate)
+    {
+        DenseLayer l = _net.LayerArray[layer];
+        ReadOnlySpan<float> input = layer == 0 ? x.Slice(0, rows * l.Inputs) : _activations[layer - 1].Span.Slice(0, rows * l.Inputs);
+        ReadOnlySpan<float> delta = _deltas[layer].Span.Slice(firstOutput, (rows - 1) * l.Outputs + outputs);
+        Gemm.WeightGradient(delta, input, gradient.Slice(l.WeightOffset + firstOutput * l.Inputs, outputs * l.Inputs),
+            gradient.Slice(l.BiasOffset + firstOutput, outputs), rows, l.Inputs, outputs, accumulate, dyStride: l.Outputs);
+    }
+
+    /// <summary>Adds lambda W to the weights of outputs firstOutput..+outputs of a layer; no-op without weight decay.</summary>
+    internal void ApplyWeightDecay(int layer, int firstOutput, int outputs, Span<float> gradient)
+    {
+        if (_weightDecay == 0f) return;
+        DenseLayer l = _net.LayerArray[layer];
+        int start = l.WeightOffset + firstOutput * l.Inputs, length = outputs * l.Inputs;
+        VectorOps.Axpy(_weightDecay, _net.Parameters.Slice(start, length), gradient.Slice(start, length));
     }
 
     /// <summary>Adds lambda W to the weight gradients and returns (lambda/2) sum W^2.</summary>
     internal double ApplyWeightDecay(Span<float> gradient)
     {
         if (_weightDecay == 0f) return 0;
-        ReadOnlySpan<float> p = _net.Parameters;
         foreach (DenseLayer l in _net.LayerArray)
-            VectorOps.Axpy(_weightDecay, p.Slice(l.WeightOffset, l.WeightCount), gradient.Slice(l.WeightOffset, l.WeightCount));
+            ApplyWeightDecay(l.Index, 0, l.Outputs, gradient);
         return WeightPenalty();
     }
 
-    private double WeightPenalty()
+    /// <summary>(lambda/2) sum W^2 over all weights; 0 without weight decay.</summary>
+    internal double WeightPenalty()
     {
         if (_weightDecay == 0f) return 0;
         ReadOnlySpan<float> p = _net.Parameters;
@@ -199,24 +236,28 @@ public sealed class Backpropagation
         return 0.5 * _weightDecay * sum;
     }
 
-    private void Forward(ReadOnlySpan<float> x, int rows)
+    /// <summary>Forward for rows first..first+rows-1 of the block x, into the same rows of the workspace.</summary>
+    private void Forward(ReadOnlySpan<float> x, int first, int rows)
     {
         DenseLayer[] layers = _net.LayerArray;
-        ReadOnlySpan<float> current = x;
+        ReadOnlySpan<float> current = x.Slice(first * _net.InputSize, rows * _net.InputSize);
         for (int m = 0; m < layers.Length - 1; m++)
         {
-            _net.RunLayer(layers[m], current, _activations[m].Span, rows);
-            current = _activations[m].Span;
+            Span<float> y = RowsOf(_activations[m], first, rows, layers[m].Outputs);
+            _net.RunLayer(layers[m], current, y, rows);
+            current = y;
         }
         // The output layer keeps its logits: the cross-entropies are evaluated from u, never from ln(y).
         DenseLayer last = layers[^1];
         ReadOnlySpan<float> p = _net.Parameters;
-        Span<float> logits = _logits.Span.Slice(0, rows * last.Outputs);
-        Span<float> y = _activations[^1].Span.Slice(0, rows * last.Outputs);
+        Span<float> logits = RowsOf(_logits, first, rows, last.Outputs);
+        Span<float> output = RowsOf(_activations[^1], first, rows, last.Outputs);
         Gemm.Forward(current, p.Slice(last.WeightOffset, last.WeightCount), p.Slice(last.BiasOffset, last.Outputs), logits, rows, last.Inputs, last.Outputs);
-        logits.CopyTo(y);
-        ActivationKernels.Apply(last.Activation, y, last.Outputs);
+        logits.CopyTo(output);
+        ActivationKernels.Apply(last.Activation, output, last.Outputs);
     }
+
+    private static Span<float> RowsOf(AlignedBuffer buffer, int first, int rows, int width) => buffer.Span.Slice(first * width, rows * width);
 
     private static void RequireRows(int rows)
     {

@@ -15,25 +15,19 @@ namespace FastMlp.Training;
 /// <remarks>
 /// <para>All buffers (batch gather, per-shard workspaces and gradients, optimizer state) are allocated on the
 /// first step for the batch size in use; later steps allocate nothing.</para>
-/// <para>Parallel across the mini-batch: a step splits the batch into shards whose boundaries depend only on
-/// the batch size (<see cref="ShardRows"/>); each shard runs forward and backward into its own gradient
-/// buffer on whichever worker takes it, and the shard gradients are summed in shard order. The result is
-/// therefore bitwise the same for any thread count. Steps too small to pay for waking the workers
-/// (<see cref="MinParallelWork"/>) run on the calling thread.</para>
+/// <para>Parallel across the mini-batch (<see cref="ParallelGradient"/>): the batch's rows are cut into shards whose
+/// boundaries depend only on the batch size (<see cref="ShardRows"/>) and run forward and backward on whichever worker
+/// takes them; then the weight gradients are computed in blocks of outputs, each summed over the whole batch by one
+/// thread. The weights are therefore bitwise the same for any thread count. Steps too small to pay for waking the
+/// workers (<see cref="MinParallelWork"/>) run on the calling thread.</para>
 /// </remarks>
-public sealed class Trainer : IDisposable, IParallelJob
+public sealed class Trainer : IDisposable
 {
-    /// <summary>
-    /// Largest block of rows one back-propagation workspace holds. Bigger batches (batch GD on a large set)
-    /// are processed block by block into the same gradient, so memory stays bounded.
-    /// </summary>
-    internal const int MaxBlockRows = 512;
+    /// <summary>Most shards a batch is cut into (and so the most threads the forward and backward phase can use).</summary>
+    public const int MaxShards = ParallelGradient.MaxShards;
 
-    /// <summary>Most shards a batch is cut into (and so the most threads one step can use).</summary>
-    public const int MaxShards = 8;
-
-    /// <summary>Fewest rows per shard: smaller shards cost more in reduction and synchronisation than they save.</summary>
-    public const int MinShardRows = 16;
+    /// <summary>Fewest rows per shard: shorter shards make GEMMs too short to pay for handing them to a thread.</summary>
+    public const int MinShardRows = ParallelGradient.MinShardRows;
 
     /// <summary>
     /// Rows x parameters below which a step stays on the calling thread. Measured on 2 Zen 4 cores (threshold forced
@@ -44,25 +38,12 @@ public sealed class Trainer : IDisposable, IParallelJob
     /// </summary>
     public const long MinParallelWork = 10_000_000;
 
-    private const int ReduceChunkFloats = 4096;
-
     private readonly Network _net;
     private readonly Optimizer _optimizer;
     private readonly AlignedBuffer _gradient;
     private readonly WorkerPool _pool;
     private readonly bool _ownsPool;
-    private Backpropagation? _backprop;
-    private Backpropagation[] _shardBackprop = [];
-    private AlignedBuffer[] _shardGradients = [];
-    private double[] _shardLoss = [];
-    private int[] _shardCorrect = [];
-    private unsafe float* _stepInputs;
-    private unsafe float* _stepTargets;
-    private unsafe int* _stepLabels;
-    private bool _stepHasLabels;
-    private int _stepRows, _stepShardRows, _stepShards;
-    private double _stepNormalizer;
-    private bool _reducePhase;
+    private readonly ParallelGradient _parallelGradient;
     private float[] _batchInputs = [];
     private float[] _batchTargets = [];
     private int[] _batchLabels = [];
@@ -87,6 +68,7 @@ public sealed class Trainer : IDisposable, IParallelJob
                 throw new ArgumentException($"Layer {l.Index} uses {l.Activation}, which has no derivative; train a step neuron with the Perceptron class.", nameof(network));
         _optimizer = new Optimizer(options.Optimizer, network.BufferLength);
         _gradient = new AlignedBuffer(network.BufferLength);
+        _parallelGradient = new ParallelGradient(network, Loss, options.WeightDecay);
         _ownsPool = pool is null;
         _pool = pool ?? new WorkerPool(options.Threads);
     }
@@ -95,7 +77,7 @@ public sealed class Trainer : IDisposable, IParallelJob
     public int Threads => _pool.Threads;
 
     /// <summary>Rows per shard for a batch: depends on the batch size only, never on the thread count.</summary>
-    public static int ShardRows(int batchRows) => Math.Max(MinShardRows, (batchRows + MaxShards - 1) / MaxShards);
+    public static int ShardRows(int batchRows) => ParallelGradient.ShardRows(Math.Min(batchRows, ParallelGradient.MaxBlockRows));
 
     /// <summary>Stops the worker threads this trainer started.</summary>
     public void Dispose()
@@ -231,98 +213,20 @@ public sealed class Trainer : IDisposable, IParallelJob
     {
         ArgumentNullException.ThrowIfNull(data);
         CheckDataset(data, nameof(data));
-        EnsureBackprop(Math.Min(data.Count, MaxBlockRows));
         Targets targets = data.IsClassification ? new Targets(data.Labels) : new Targets(data.TargetArray);
-        return _backprop!.Evaluate(data.FeatureArray, targets, data.Count, out correct);
+        return _parallelGradient.Workspace(data.Count).Evaluate(data.FeatureArray, targets, data.Count, out correct);
     }
 
-    private unsafe float StepCore(ReadOnlySpan<float> x, Targets targets, int rows)
+    private float StepCore(ReadOnlySpan<float> x, Targets targets, int rows)
     {
-        int shardRows = ShardRows(rows);
-        int shards = (rows + shardRows - 1) / shardRows;
-        EnsureShards(shards, Math.Min(shardRows, MaxBlockRows));
-        int threads = (long)rows * _net.ParameterCount < MinParallelWork ? 1 : shards;
+        int threads = (long)rows * _net.ParameterCount < MinParallelWork ? 1 : _pool.Threads;
         Span<float> gradient = _gradient.Span;
-        fixed (float* px = x)
-        fixed (float* pt = targets.Dense)
-        fixed (int* pl = targets.Labels)
-        {
-            _stepInputs = px; _stepTargets = pt; _stepLabels = pl; _stepHasLabels = targets.IsLabels;
-            _stepRows = rows; _stepShardRows = shardRows; _stepShards = shards;
-            _stepNormalizer = Losses.Normalizer(Loss, rows, _net.OutputSize);
-            _reducePhase = false;
-            _pool.Run(this, shards, threads);
-            _reducePhase = true;
-            _pool.Run(this, (gradient.Length + ReduceChunkFloats - 1) / ReduceChunkFloats, threads);
-            _stepInputs = null; _stepTargets = null; _stepLabels = null;
-        }
-
-        double sum = 0;
-        int correct = 0;
-        for (int s = 0; s < shards; s++) { sum += _shardLoss[s]; correct += _shardCorrect[s]; }
-        double loss = sum * _stepNormalizer + _shardBackprop[0].ApplyWeightDecay(gradient);
-        if (!double.IsFinite(loss) || !VectorOps.AllFinite(gradient))
+        double loss = _parallelGradient.Compute(_pool, threads, x, targets, rows, gradient, out int correct, out bool finite);
+        if (!double.IsFinite(loss) || !finite)
             throw new TrainingDivergedException($"the loss is {loss} or the gradient is not finite; the weights were left at their last finite values (lower the learning rate or scale the inputs).");
         _optimizer.Step(_net.Parameters, gradient);
         _lastCorrect = correct;
         return (float)loss;
-    }
-
-    /// <summary>Item of a step: a shard's forward and backward pass, or a chunk of the fixed-order reduction.</summary>
-    unsafe void IParallelJob.Execute(int item, int worker)
-    {
-        if (_reducePhase)
-        {
-            int start = item * ReduceChunkFloats;
-            int length = Math.Min(ReduceChunkFloats, _gradient.Length - start);
-            Span<float> target = _gradient.Span.Slice(start, length);
-            _shardGradients[0].Span.Slice(start, length).CopyTo(target);
-            for (int s = 1; s < _stepShards; s++)
-                VectorOps.Add(_shardGradients[s].Span.Slice(start, length), target);
-            return;
-        }
-
-        int first = item * _stepShardRows;
-        int rows = Math.Min(_stepShardRows, _stepRows - first);
-        int inputs = _net.InputSize, outputs = _net.OutputSize;
-        Backpropagation bp = _shardBackprop[item];
-        Span<float> gradient = _shardGradients[item].Span;
-        gradient.Clear();
-        double loss = 0;
-        int correct = 0;
-        for (int start = first; start < first + rows; start += bp.MaxBatch)
-        {
-            int n = Math.Min(bp.MaxBatch, first + rows - start);
-            var x = new ReadOnlySpan<float>(_stepInputs + (long)start * inputs, n * inputs);
-            Targets block = _stepHasLabels
-                ? new Targets(new ReadOnlySpan<int>(_stepLabels + start, n))
-                : new Targets(new ReadOnlySpan<float>(_stepTargets + (long)start * outputs, n * outputs));
-            loss += bp.AccumulateGradient(x, block, n, _stepNormalizer, gradient);
-            correct += bp.CountCorrect(block, n);
-        }
-        _shardLoss[item] = loss;
-        _shardCorrect[item] = correct;
-    }
-
-    private void EnsureShards(int shards, int rowsPerWorkspace)
-    {
-        if (_shardBackprop.Length >= shards && _shardBackprop[0].MaxBatch >= rowsPerWorkspace) return;
-        int count = Math.Max(shards, _shardBackprop.Length);
-        _shardBackprop = new Backpropagation[count];
-        _shardGradients = new AlignedBuffer[count];
-        for (int s = 0; s < count; s++)
-        {
-            _shardBackprop[s] = new Backpropagation(_net, Loss, rowsPerWorkspace) { WeightDecay = Options.WeightDecay };
-            _shardGradients[s] = new AlignedBuffer(_net.BufferLength);
-        }
-        _shardLoss = new double[count];
-        _shardCorrect = new int[count];
-    }
-
-    private void EnsureBackprop(int rows)
-    {
-        if (_backprop is not null && _backprop.MaxBatch >= rows) return;
-        _backprop = new Backpropagation(_net, Loss, rows) { WeightDecay = Options.WeightDecay };
     }
 
     private void EnsureBatchBuffers(int rows, bool labels)
