@@ -1,4 +1,5 @@
 using FastMlp.Data;
+using FastMlp.Threading;
 using FastMlp.Training;
 
 namespace FastMlp.Optimization;
@@ -73,11 +74,12 @@ public static class FullBatchTraining
         int bestRestart = 0;
         var scores = new double[options.Restarts];
         var all = new SolverResult[options.Restarts];
+        using var pool = new WorkerPool(t.Threads);
         for (int r = 0; r < options.Restarts; r++)
         {
             var net = new Network(train.FeatureCount, p.Layers);
             net.Initialize(unchecked(t.Seed + r * 7919), options.Initialization);
-            var objective = new Objective(net, p.Train, p.Loss, t.WeightDecay);
+            var objective = new Objective(net, p.Train, p.Loss, t.WeightDecay, pool);
             FullBatchSolver s = CreateSolver(solver, objective, solverOptions);
             int restart = r;
             if (iterationCompleted is not null) s.IterationCompleted = it => iterationCompleted(restart, it);

@@ -1,32 +1,36 @@
 using FastMlp.Data;
 using FastMlp.Kernels;
+using FastMlp.Threading;
+using FastMlp.Training;
 
 namespace FastMlp.Optimization;
 
 /// <summary>
 /// The full-batch training objective J(w) of a network on a data set: the loss over every row (plus the optional
 /// L2 penalty) and its gradient in the flat parameter layout (<see cref="Network.BufferLength"/> floats, padding
-/// entries always zero). Rows are processed in blocks of <see cref="BlockRows"/> by <see cref="Backpropagation"/>,
-/// so memory stays bounded; after construction an evaluation allocates nothing.
+/// entries always zero). Rows are processed in blocks of <see cref="BlockRows"/>, so memory stays bounded; after the
+/// first evaluation nothing is allocated. Given a <see cref="WorkerPool"/>, the gradient is computed on its threads the
+/// way a training step is (bitwise the same result for any thread count).
 /// </summary>
 /// <remarks>The objective evaluates at the network's own parameters: <see cref="Evaluate(ReadOnlySpan{float}, Span{float})"/>
 /// first copies the point into <see cref="Network.Parameters"/>. Not thread-safe.</remarks>
 public sealed class Objective
 {
     /// <summary>Rows per back-propagation block.</summary>
-    public const int BlockRows = 512;
+    public const int BlockRows = ParallelGradient.MaxBlockRows;
 
-    private readonly Backpropagation _bp;
+    private readonly ParallelGradient _gradient;
+    private readonly WorkerPool _pool;
     private readonly Dataset _data;
-    private readonly double _normalizer;
 
     /// <summary>Creates the objective of <paramref name="network"/> on <paramref name="data"/>.</summary>
     /// <param name="network">The network whose parameters are optimised.</param>
     /// <param name="data">Training rows (class labels or dense targets matching the network's outputs).</param>
     /// <param name="loss">The loss; null picks the natural loss of the output activation.</param>
     /// <param name="weightDecay">L2 penalty lambda on the weights (not biases), &gt;= 0.</param>
+    /// <param name="pool">Threads for the gradient (the caller keeps ownership); null computes it on the calling thread.</param>
     /// <exception cref="ArgumentException">The data does not fit the network, or the loss does not fit the output activation.</exception>
-    public Objective(Network network, Dataset data, LossKind? loss = null, float weightDecay = 0f)
+    public Objective(Network network, Dataset data, LossKind? loss = null, float weightDecay = 0f, WorkerPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);
@@ -43,11 +47,16 @@ public sealed class Objective
             throw new ArgumentException($"The data has {data.TargetCount} target column(s); the network has {network.OutputSize} output(s).", nameof(data));
         }
         Loss = loss ?? Losses.DefaultFor(network.OutputLayer.Activation);
-        _bp = new Backpropagation(network, Loss, Math.Min(BlockRows, data.Count)) { WeightDecay = weightDecay };
+        WeightDecay = weightDecay;
+        _gradient = new ParallelGradient(network, Loss, weightDecay);
+        _gradient.Workspace(data.Count); // validates the loss, the activations and the weight decay now
+        _pool = pool ?? SerialPool;
         _data = data;
         Network = network;
-        _normalizer = Losses.Normalizer(Loss, data.Count, network.OutputSize);
     }
+
+    /// <summary>A pool of one thread (the caller): it starts no threads, so one instance serves every objective.</summary>
+    private static readonly WorkerPool SerialPool = new(1);
 
     /// <summary>The network (its parameters are the point of evaluation).</summary>
     public Network Network { get; }
@@ -56,7 +65,7 @@ public sealed class Objective
     /// <summary>The loss.</summary>
     public LossKind Loss { get; }
     /// <summary>L2 penalty on the weights.</summary>
-    public float WeightDecay => _bp.WeightDecay;
+    public float WeightDecay { get; }
     /// <summary>Length of a point or gradient: <see cref="Network.BufferLength"/>.</summary>
     public int Length => Network.BufferLength;
     /// <summary>Evaluations so far (loss and gradient, or loss only).</summary>
@@ -67,17 +76,10 @@ public sealed class Objective
     {
         Shapes.RequireLength(gradient, Length, nameof(gradient));
         Evaluations++;
-        gradient.Clear();
-        ReadOnlySpan<float> x = _data.FeatureArray;
-        Targets all = Targets();
-        int rows = _data.Count, inputs = Network.InputSize, outputs = Network.OutputSize;
-        double sum = 0;
-        for (int start = 0; start < rows; start += _bp.MaxBatch)
-        {
-            int n = Math.Min(_bp.MaxBatch, rows - start);
-            sum += _bp.AccumulateGradient(x.Slice(start * inputs, n * inputs), all.Slice(start, n, outputs), n, _normalizer, gradient);
-        }
-        return sum * _normalizer + _bp.ApplyWeightDecay(gradient);
+        gradient.Clear(); // the padding between layers is never written
+        int rows = _data.Count;
+        int threads = (long)rows * Network.ParameterCount < Trainer.MinParallelWork ? 1 : _pool.Threads;
+        return _gradient.Compute(_pool, threads, _data.FeatureArray, Targets(), rows, gradient, out _, out _);
     }
 
     /// <summary>Copies <paramref name="point"/> into the network's parameters, then evaluates J and its gradient there.</summary>
@@ -91,7 +93,7 @@ public sealed class Objective
     public double Value()
     {
         Evaluations++;
-        return _bp.Evaluate(_data.FeatureArray, Targets(), _data.Count, out _);
+        return _gradient.Workspace(_data.Count).Evaluate(_data.FeatureArray, Targets(), _data.Count, out _);
     }
 
     /// <summary>Copies <paramref name="point"/> into the network's parameters.</summary>

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using CommunityToolkit.HighPerformance;
 using FastMlp.Data;
+using FastMlp.Optimization;
 using FastMlp.Threading;
 using FastMlp.Training;
 
@@ -67,6 +68,20 @@ public class ParallelTrainingTests
             if (reference is null) reference = bits;
             else Assert.True(reference.AsSpan().SequenceEqual(bits), $"{threads} threads gave different weights than 1 thread");
         }
+    }
+
+    [Fact]
+    public void Full_batch_objective_on_a_pool_equals_the_serial_objective_bitwise()
+    {
+        Dataset data = Data(1300, 6); // three 512-row blocks, 11.5M row-parameters: above the parallel threshold
+        Network net = Net(7);
+        Assert.True((long)1300 * net.ParameterCount >= Trainer.MinParallelWork, "the test must exercise the parallel path");
+        using var pool = new WorkerPool(3);
+        float[] serial = new float[net.BufferLength], parallel = new float[net.BufferLength];
+        double serialLoss = new Objective(net, data, weightDecay: 1e-3f).Evaluate(serial);
+        double parallelLoss = new Objective(net, data, weightDecay: 1e-3f, pool: pool).Evaluate(parallel);
+        Assert.Equal(serial, parallel);
+        Assert.Equal(serialLoss, parallelLoss, 9);
     }
 
     [Fact]
