@@ -224,7 +224,7 @@ public sealed class Trainer : IDisposable
         double loss = _parallelGradient.Compute(_pool, threads, x, targets, rows, gradient, out int correct, out bool finite);
         if (!double.IsFinite(loss) || !finite)
             throw new TrainingDivergedException($"the loss is {loss} or the gradient is not finite; the weights were left at their last finite values (lower the learning rate or scale the inputs).");
-        _optimizer.Step(_net.Parameters, gradient);
+        _optimizer.Step(_net.Parameters, gradient, _pool, threads);
         _lastCorrect = correct;
         return (float)loss;
     }

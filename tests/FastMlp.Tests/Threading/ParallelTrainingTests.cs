@@ -85,6 +85,30 @@ public class ParallelTrainingTests
     }
 
     [Fact]
+    public void Optimizer_update_in_chunks_on_a_pool_equals_the_serial_update()
+    {
+        const int length = 40_000; // two full 16k chunks and a partial one
+        var random = new Random(8);
+        float[] start = Enumerable.Range(0, length).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        float[] gradient = Enumerable.Range(0, length).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        using var pool = new WorkerPool(3);
+        foreach (OptimizerKind kind in Enum.GetValues<OptimizerKind>())
+        {
+            var options = new OptimizerOptions { Kind = kind, LearningRate = 0.01f };
+            Optimizer serial = new(options, length), parallel = new(options, length);
+            float[] a = (float[])start.Clone(), b = (float[])start.Clone();
+            for (int step = 0; step < 3; step++)
+            {
+                serial.Step(a, gradient);
+                parallel.Step(b, gradient, pool, maxThreads: 3);
+            }
+            Assert.Equal(a, b);
+            Assert.Equal(serial.FirstState.ToArray(), parallel.FirstState.ToArray());
+            Assert.NotEqual(start, a); // the update really ran
+        }
+    }
+
+    [Fact]
     public void Shard_boundaries_depend_on_the_batch_size_only()
     {
         Assert.Equal(Trainer.MinShardRows, Trainer.ShardRows(1));
