@@ -4,11 +4,9 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace FastMlp.Benchmarks.Peers;
 
-/// <summary>The networks of the peer comparison (the suite's three plus a wide one where GEMM speed dominates).</summary>
+/// <summary>Helpers shared by the peer benchmarks.</summary>
 internal static class PeerArchitectures
 {
-    public const string Wide = "1024-1024-1024-10";
-
     /// <summary>A row-major copy of a weight matrix view.</summary>
     public static float[] Flat(CommunityToolkit.HighPerformance.Span2D<float> matrix)
     {
@@ -36,7 +34,7 @@ public class PeerPredictBenchmarks : IDisposable
     private FannMlp? _fann;
 
     /// <summary>Input-hidden...-output sizes; ReLU hidden layers, softmax output.</summary>
-    [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist, PeerArchitectures.Wide)]
+    [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist, Architectures.Wide)]
     public string Arch { get; set; } = Architectures.Tiny;
 
     private void Common(string peer)
@@ -155,7 +153,7 @@ public class PeerForward256Benchmarks : IDisposable
     private OnnxPeer? _onnx;
 
     /// <summary>Input-hidden...-output sizes; ReLU hidden layers, softmax output.</summary>
-    [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist, PeerArchitectures.Wide)]
+    [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist, Architectures.Wide)]
     public string Arch { get; set; } = Architectures.Tiny;
 
     private void Common(string peer)

@@ -27,7 +27,7 @@ public class PeerTrainStepBenchmarks : IDisposable
     private Tensor? _xTorch, _labelsTorch;
 
     /// <summary>Input-hidden...-output sizes; ReLU hidden layers, softmax output.</summary>
-    [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist, PeerArchitectures.Wide)]
+    [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist, Architectures.Wide)]
     public string Arch { get; set; } = Architectures.Tiny;
 
     /// <summary>Rows per step.</summary>

@@ -8,6 +8,9 @@ internal static class Architectures
     /// <summary>The architectures every benchmark class runs: tiny (call overhead), small, MNIST-sized.</summary>
     public const string Tiny = "2-3-2", Small = "64-32-32-10", Mnist = "784-256-128-10";
 
+    /// <summary>The large network of the threading and peer benchmarks (2.1 M parameters).</summary>
+    public const string Wide = "1024-1024-1024-10";
+
     /// <summary>Seed for weights and data, so every run times the same numbers.</summary>
     public const int Seed = 20261123;
 
@@ -78,6 +81,6 @@ internal static class Architectures
     }
 
     /// <summary>Writes the kernel path into the benchmark log (the child process's output is logged), once per process.</summary>
-    public static void LogKernelPath(string benchmark) =>
-        Console.WriteLine($"// FastMlp {benchmark}: kernels {KernelDispatch.Describe()}, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, single thread");
+    public static void LogKernelPath(string benchmark, int threads = 1) =>
+        Console.WriteLine($"// FastMlp {benchmark}: kernels {KernelDispatch.Describe()}, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, {(threads == 1 ? "single thread" : $"{threads} threads")}");
 }

@@ -28,11 +28,11 @@ public class TrainStepBenchmarks
     private int _sinceRestore;
 
     /// <summary>Input-hidden...-output sizes; ReLU hidden layers, softmax output.</summary>
-    [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist)]
+    [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist, Architectures.Wide)]
     public string Arch { get; set; } = Architectures.Tiny;
 
     /// <summary>Rows per step.</summary>
-    [Params(32, 256)]
+    [Params(32, 128, 256)]
     public int Batch { get; set; } = 32;
 
     /// <summary>Threads the step may use (the trainer's worker pool, caller included).</summary>
@@ -43,7 +43,7 @@ public class TrainStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        Architectures.LogKernelPath($"{nameof(TrainStepBenchmarks)}({Arch}, batch {Batch})");
+        Architectures.LogKernelPath($"{nameof(TrainStepBenchmarks)}({Arch}, batch {Batch})", Threads);
         _net = Architectures.Build(Arch);
         _trainer = new Trainer(_net, new TrainerOptions
         {
