@@ -31,10 +31,18 @@ internal static partial class Gemm
         int width = T.Width;
         int mr = T.TileRows;
         int chunk = PanelBytes / (2 * width * sizeof(float));
+        if (M == 1)
+        {
+            OuterRow<T, TVec>(ref a, sp, ref bm, ref c, N, P, chunk, accumulate);
+            return;
+        }
         // Rows per packed block: 96 on Avx512 (chunk 128), 48 on Avx2 (chunk 256), 24 on the 4-float paths (chunk 512).
         int packRows = PackFloats / chunk / mr * mr;
         Span<float> packed = stackalloc float[PackFloats];
         ref float pa = ref MemoryMarshal.GetReference(packed);
+        // One B panel (chunk x 2 vectors) copied contiguous: read in sequence by every tile, no 4 KiB-stride aliasing in L1.
+        Span<float> panel = stackalloc float[PanelBytes / sizeof(float)];
+        ref float pb = ref MemoryMarshal.GetReference(panel);
         for (int p0 = 0; p0 < P; p0 += chunk)
         {
             int pn = Math.Min(chunk, P - p0);
@@ -50,13 +58,22 @@ internal static partial class Gemm
                 nint tileSize = (nint)mr * pn;
                 int n = 0;
                 for (; n <= N - 2 * width; n += 2 * width)
-                    for (int t = 0; t < tiles; t++)
-                        OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref Unsafe.Add(ref bp, n), N,
-                            ref Unsafe.Add(ref cm, (nint)t * mr * N + n), Math.Min(mr, mb - t * mr), pn, add);
+                {
+                    ref float bn = ref Unsafe.Add(ref bp, n);
+                    if (tiles > 1)
+                    {
+                        PackB<T, TVec>(ref bn, N, ref pb, pn);
+                        for (int t = 0; t < tiles; t++)
+                            OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref pb, 2 * width,
+                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
+                    }
+                    else
+                        OuterPacked2<T, TVec>(ref pa, ref bn, N, ref Unsafe.Add(ref cm, n), N, mb, pn, add);
+                }
                 for (; n <= N - width; n += width)
                     for (int t = 0; t < tiles; t++)
                         OuterPacked1<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref Unsafe.Add(ref bp, n), N,
-                            ref Unsafe.Add(ref cm, (nint)t * mr * N + n), Math.Min(mr, mb - t * mr), pn, add);
+                            ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
                 for (; n < N; n++)
                     for (int m = 0; m < mb; m++)
                     {
@@ -67,6 +84,75 @@ internal static partial class Gemm
                         ref float cmn = ref Unsafe.Add(ref cm, (nint)m * N + n);
                         cmn = add ? cmn + sum : sum;
                     }
+            }
+        }
+    }
+
+    /// <summary>Copies pn rows of 2 vectors from B (row stride ldb) to dst, contiguous.</summary>
+    private static void PackB<T, TVec>(ref float b, nint ldb, ref float dst, int pn)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
+    {
+        int width = T.Width;
+        for (int p = 0; p < pn; p++)
+        {
+            ref float src = ref Unsafe.Add(ref b, p * ldb);
+            ref float d = ref Unsafe.Add(ref dst, (nint)p * 2 * width);
+            T.Store(T.Load(ref src), ref d);
+            T.Store(T.Load(ref Unsafe.Add(ref src, width)), ref Unsafe.Add(ref d, width));
+        }
+    }
+
+    /// <summary>
+    /// M == 1 (InputGradient of one sample: dx = dy W, a transposed GEMV): one row of C, 4 vectors at a time, each
+    /// a chain of multiply-adds over the chunk, in the chunks of the tiled kernel and with its column tails, so every
+    /// element gets exactly the operations the tiled kernel would give it (a row block of one equals the whole).
+    /// </summary>
+    private static void OuterRow<T, TVec>(ref float a, nint sp, ref float b, ref float c, int N, int P, int chunk, bool accumulate)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
+    {
+        int width = T.Width;
+        for (int p0 = 0; p0 < P; p0 += chunk)
+        {
+            int pn = Math.Min(chunk, P - p0);
+            bool add = accumulate || p0 > 0;
+            ref float ap = ref Unsafe.Add(ref a, p0 * sp);
+            ref float bp = ref Unsafe.Add(ref b, (nint)p0 * N);
+            int n = 0;
+            for (; n <= N - 4 * width; n += 4 * width)
+            {
+                TVec c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero;
+                ref float bk = ref Unsafe.Add(ref bp, n);
+                for (int p = 0; p < pn; p++)
+                {
+                    TVec av = T.Splat(Unsafe.Add(ref ap, p * sp));
+                    c0 = T.MulAdd(av, T.Load(ref bk), c0);
+                    c1 = T.MulAdd(av, T.Load(ref Unsafe.Add(ref bk, width)), c1);
+                    c2 = T.MulAdd(av, T.Load(ref Unsafe.Add(ref bk, 2 * width)), c2);
+                    c3 = T.MulAdd(av, T.Load(ref Unsafe.Add(ref bk, 3 * width)), c3);
+                    bk = ref Unsafe.Add(ref bk, N);
+                }
+                ref float cn = ref Unsafe.Add(ref c, n);
+                StoreC2<T, TVec>(ref cn, c0, c1, add);
+                StoreC2<T, TVec>(ref Unsafe.Add(ref cn, 2 * width), c2, c3, add);
+            }
+            for (; n <= N - width; n += width)
+            {
+                TVec c0 = T.Zero;
+                ref float bk = ref Unsafe.Add(ref bp, n);
+                for (int p = 0; p < pn; p++)
+                {
+                    c0 = T.MulAdd(T.Splat(Unsafe.Add(ref ap, p * sp)), T.Load(ref bk), c0);
+                    bk = ref Unsafe.Add(ref bk, N);
+                }
+                StoreC1<T, TVec>(ref Unsafe.Add(ref c, n), c0, add);
+            }
+            for (; n < N; n++)
+            {
+                float sum = 0f;
+                for (int p = 0; p < pn; p++)
+                    sum += Unsafe.Add(ref ap, p * sp) * Unsafe.Add(ref bp, (nint)p * N + n);
+                ref float cn = ref Unsafe.Add(ref c, n);
+                cn = add ? cn + sum : sum;
             }
         }
     }
@@ -93,7 +179,7 @@ internal static partial class Gemm
 
     /// <summary>T.TileRows rows x 2 vectors of C from a packed A tile; only the first <paramref name="rows"/> rows are stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterPacked2<T, TVec>(ref float a, ref float b, int ldb, ref float c, int rows, int pn, bool add)
+    private static void OuterPacked2<T, TVec>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         int width = T.Width;
@@ -140,24 +226,24 @@ internal static partial class Gemm
             bp = ref Unsafe.Add(ref bp, ldb);
         }
         StoreC2<T, TVec>(ref c, c00, c01, add);
-        if (rows > 1) StoreC2<T, TVec>(ref Unsafe.Add(ref c, ldb), c10, c11, add);
-        if (rows > 2) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 2 * ldb), c20, c21, add);
-        if (rows > 3) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 3 * ldb), c30, c31, add);
+        if (rows > 1) StoreC2<T, TVec>(ref Unsafe.Add(ref c, ldc), c10, c11, add);
+        if (rows > 2) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
+        if (rows > 3) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
         if (mr > 4)
         {
-            if (rows > 4) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 4 * ldb), c40, c41, add);
-            if (rows > 5) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 5 * ldb), c50, c51, add);
+            if (rows > 4) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
+            if (rows > 5) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
         }
         if (mr > 6)
         {
-            if (rows > 6) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 6 * ldb), c60, c61, add);
-            if (rows > 7) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 7 * ldb), c70, c71, add);
+            if (rows > 6) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add);
+            if (rows > 7) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
         }
     }
 
     /// <summary>T.TileRows rows x 1 vector of C (the column tail of <see cref="OuterPacked2"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterPacked1<T, TVec>(ref float a, ref float b, int ldb, ref float c, int rows, int pn, bool add)
+    private static void OuterPacked1<T, TVec>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         int mr = T.TileRows;
@@ -185,18 +271,18 @@ internal static partial class Gemm
             bp = ref Unsafe.Add(ref bp, ldb);
         }
         StoreC1<T, TVec>(ref c, c0, add);
-        if (rows > 1) StoreC1<T, TVec>(ref Unsafe.Add(ref c, ldb), c1, add);
-        if (rows > 2) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 2 * ldb), c2, add);
-        if (rows > 3) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 3 * ldb), c3, add);
+        if (rows > 1) StoreC1<T, TVec>(ref Unsafe.Add(ref c, ldc), c1, add);
+        if (rows > 2) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 2 * ldc), c2, add);
+        if (rows > 3) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 3 * ldc), c3, add);
         if (mr > 4)
         {
-            if (rows > 4) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 4 * ldb), c4, add);
-            if (rows > 5) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 5 * ldb), c5, add);
+            if (rows > 4) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 4 * ldc), c4, add);
+            if (rows > 5) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 5 * ldc), c5, add);
         }
         if (mr > 6)
         {
-            if (rows > 6) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 6 * ldb), c6, add);
-            if (rows > 7) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 7 * ldb), c7, add);
+            if (rows > 6) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 6 * ldc), c6, add);
+            if (rows > 7) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c7, add);
         }
     }
 
