@@ -163,9 +163,23 @@ internal static partial class Gemm
         for (int t = 0; t < tiles; t++)
         {
             ref float d = ref Unsafe.Add(ref dst, (nint)t * mr * pn);
+            int first = m0 + t * mr;
+            if (sm == 1 && first + mr <= M)
+            {
+                // WeightGradient (A = dy^T): a tile's mr values of one p are adjacent in dy; copy them row by row.
+                ref float src = ref Unsafe.Add(ref a, first);
+                for (int p = 0; p < pn; p++)
+                {
+                    ref float sp0 = ref Unsafe.Add(ref src, p * sp);
+                    ref float dp = ref Unsafe.Add(ref d, (nint)p * mr);
+                    for (int i = 0; i < mr; i++)
+                        Unsafe.Add(ref dp, i) = Unsafe.Add(ref sp0, i);
+                }
+                continue;
+            }
             for (int i = 0; i < mr; i++)
             {
-                ref float src = ref Unsafe.Add(ref a, Math.Min(m0 + t * mr + i, M - 1) * sm);
+                ref float src = ref Unsafe.Add(ref a, Math.Min(first + i, M - 1) * sm);
                 ref float di = ref Unsafe.Add(ref d, i);
                 if (sp == 1)
                     for (int p = 0; p < pn; p++)
