@@ -8,6 +8,7 @@ internal readonly struct Avx2GemmSimd : IGemmSimd<Vector256<float>>
 {
     public static int Width => Vector256<float>.Count;
     public static int TileRows => 6;
+    public static int DotRows => 3;
     public static Vector256<float> Zero => Vector256<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load(ref float p) => Vector256.LoadUnsafe(ref p);
@@ -20,7 +21,21 @@ internal readonly struct Avx2GemmSimd : IGemmSimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+    public static float Sum(Vector256<float> v)
+    {
+        // Fold 256 -> 128 bits, then two horizontal adds: the tree Sum4 applies to four vectors at once.
+        Vector128<float> x = v.GetLower() + v.GetUpper();
+        Vector128<float> h = Sse3.HorizontalAdd(x, x);
+        return Sse3.HorizontalAdd(h, h).ToScalar();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        Vector256<float> ac = Avx.Permute2x128(a, c, 0x20) + Avx.Permute2x128(a, c, 0x31);
+        Vector256<float> bd = Avx.Permute2x128(b, d, 0x20) + Avx.Permute2x128(b, d, 0x31);
+        Vector256<float> h = Avx.HorizontalAdd(ac, bd);
+        return Sse3.HorizontalAdd(h.GetLower(), h.GetUpper());
+    }
 }
 
 internal static partial class Gemm

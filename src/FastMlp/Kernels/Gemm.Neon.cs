@@ -8,6 +8,7 @@ internal readonly struct NeonGemmSimd : IGemmSimd<Vector128<float>>
 {
     public static int Width => Vector128<float>.Count;
     public static int TileRows => 4;
+    public static int DotRows => 2;
     public static Vector128<float> Zero => Vector128<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Load(ref float p) => Vector128.LoadUnsafe(ref p);
@@ -21,6 +22,9 @@ internal readonly struct NeonGemmSimd : IGemmSimd<Vector128<float>>
     public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector128<float> v) => AdvSimd.Arm64.AddPairwiseScalar(AdvSimd.Arm64.AddPairwise(v, v).GetLower()).ToScalar();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) =>
+        AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a, b), AdvSimd.Arm64.AddPairwise(c, d));
 }
 
 internal static partial class Gemm

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using CommunityToolkit.HighPerformance;
 using FastMlp.Kernels;
 
@@ -185,6 +186,57 @@ public class GemmKernelTests
         }
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.WeightGradient(new float[8], new float[4], new float[8], new float[4], 2, 2, 4, false, dyStride: 3));
         Assert.Contains("stride", e.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Forward_of_one_row_equals_its_row_of_a_batch_bitwise(KernelPath path)
+    {
+        // Predict (one row, the GEMV kernel) must equal row r of a batched Forward (register tiles, row blocks,
+        // remainder tiles, four horizontal sums at once) bitwise. 130 x 1030: X blocks of 60 rows, a 10-row remainder.
+        foreach (var (rows, inputs, outputs) in new[] { (13, 784, 10), (37, 70, 19), (130, 1030, 5), (40, 33, 4), (6, 16, 8), (25, 255, 13), (11, 1024, 1) })
+        {
+            float[] x = Random(rows * inputs, inputs), w = Random(outputs * inputs, outputs), b = Random(outputs, rows);
+            float[] y = Garbage(rows * outputs);
+            Forward(path, x, w, b, y, rows, inputs, outputs);
+            for (int r = 0; r < rows; r++)
+            {
+                float[] one = Garbage(outputs);
+                Forward(path, x.AsSpan(r * inputs, inputs).ToArray(), w, b, one, 1, inputs, outputs);
+                Assert.Equal(y.AsSpan(r * outputs, outputs).ToArray(), one);
+            }
+        }
+    }
+
+    [Fact]
+    public void Sum4_equals_four_Sums_bitwise_on_every_supported_path()
+    {
+        var rnd = new Random(5);
+        float[] v = new float[64];
+        for (int trial = 0; trial < 200; trial++)
+        {
+            // Mixed magnitudes so that a different addition tree would round differently.
+            for (int i = 0; i < v.Length; i++) v[i] = (float)((rnd.NextDouble() - 0.5) * Math.Pow(10, rnd.Next(-3, 4)));
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+                Check<Avx512GemmSimd, System.Runtime.Intrinsics.Vector512<float>>(v);
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported)
+                Check<Avx2GemmSimd, System.Runtime.Intrinsics.Vector256<float>>(v);
+            if (System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported)
+                Check<NeonGemmSimd, System.Runtime.Intrinsics.Vector128<float>>(v);
+            Check<Vector128GemmSimd, System.Runtime.Intrinsics.Vector128<float>>(v);
+        }
+
+        static void Check<T, TVec>(float[] v) where T : struct, IGemmSimd<TVec> where TVec : struct
+        {
+            int width = T.Width;
+            TVec a = T.Load(ref v[0]), b = T.Load(ref v[width]), c = T.Load(ref v[2 * width]), d = T.Load(ref v[3 * width]);
+            var s = T.Sum4(a, b, c, d);
+            float[] expected = [T.Sum(a), T.Sum(b), T.Sum(c), T.Sum(d)];
+            Assert.Equal(expected, new[] { s[0], s[1], s[2], s[3] });
+            double exact = 0;
+            for (int i = 0; i < width; i++) exact += v[i];
+            Assert.True(Math.Abs(exact - expected[0]) <= 1e-5 * (1 + Math.Abs(exact)) * width, $"{typeof(T).Name}.Sum: {expected[0]} vs {exact}");
+        }
     }
 
     [Theory]
