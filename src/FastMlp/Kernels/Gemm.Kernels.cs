@@ -56,6 +56,11 @@ internal static partial class Gemm
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         CheckInputGradient(dy, w, dx, rows, inputs, outputs);
+        if (rows == 1)
+        {
+            InputGemv<T, TVec>(ref MemoryMarshal.GetReference(dy), ref MemoryMarshal.GetReference(w), ref MemoryMarshal.GetReference(dx), inputs, outputs);
+            return;
+        }
         // dx[r, i] = sum_o dy[r, o] w[o, i]: M = rows, N = inputs, reduction P = outputs; A(m, p) = dy[m * outputs + p].
         OuterProduct<T, TVec>(ref MemoryMarshal.GetReference(dy), outputs, 1, ref MemoryMarshal.GetReference(w),
             ref MemoryMarshal.GetReference(dx), rows, inputs, outputs, accumulate: false);
