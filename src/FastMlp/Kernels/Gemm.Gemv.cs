@@ -8,8 +8,8 @@ namespace FastMlp.Kernels;
 
 /// <summary>
 /// What the one-sample kernels need beyond <see cref="IGemmSimd{TVec}"/>: reducing a block of T.Width accumulators to one
-/// vector of their horizontal sums in the exact lane order of <see cref="IGemmSimd{TVec}.Sum"/>, strided column loads for
-/// the short tail, partial stores and an activation applied in registers.
+/// vector of their horizontal sums in the exact lane order of <see cref="IGemmSimd{TVec}.Sum"/>, and an activation applied
+/// in registers.
 /// </summary>
 internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
 {
@@ -17,10 +17,6 @@ internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
     static abstract TVec PairSums(TVec a, TVec b);
     /// <summary>Adds neighbouring 128-bit lanes: lane l of the result is a's (or b's) lanes 2l + 2l+1 (256 and 512 bits only).</summary>
     static abstract TVec FoldLanes(TVec a, TVec b);
-    /// <summary>Lane j = p[min(j, count - 1) * stride]: never reads past the last of <paramref name="count"/> rows.</summary>
-    static abstract TVec Column(ref float p, nint stride, int count);
-    /// <summary>a * b, not fused with a later add.</summary>
-    static abstract TVec Mul(TVec a, TVec b);
     /// <summary>op on every lane, with the vector overload the element-wise kernels use on this path.</summary>
     static abstract TVec Apply<TOp>(TOp op, TVec v) where TOp : struct, IUnaryOp;
 }
@@ -59,16 +55,6 @@ internal readonly struct Avx512GemvSimd : IGemvSimd<Vector512<float>>
     public static Vector512<float> FoldLanes(Vector512<float> a, Vector512<float> b) =>
         Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vector512<float> Column(ref float p, nint stride, int count)
-    {
-        // No 512-bit gather in the .NET API: two 256-bit ones (AVX2 is part of every AVX-512 CPU).
-        Vector512<int> index = Vector512.Min(Vector512<int>.Indices, Vector512.Create(count - 1)) * Vector512.Create((int)stride);
-        fixed (float* q = &p)
-            return Vector512.Create(Avx2.GatherVector256(q, index.GetLower(), sizeof(float)), Avx2.GatherVector256(q, index.GetUpper(), sizeof(float)));
-    }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Apply<TOp>(TOp op, Vector512<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
 }
 
@@ -95,14 +81,6 @@ internal readonly struct Avx2GemvSimd : IGemvSimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> FoldLanes(Vector256<float> a, Vector256<float> b) =>
         Avx.Permute2x128(a, b, 0x20) + Avx.Permute2x128(a, b, 0x31);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vector256<float> Column(ref float p, nint stride, int count)
-    {
-        Vector256<int> index = Vector256.Min(Vector256<int>.Indices, Vector256.Create(count - 1)) * Vector256.Create((int)stride);
-        fixed (float* q = &p) return Avx2.GatherVector256(q, index, sizeof(float));
-    }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Apply<TOp>(TOp op, Vector256<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
 }
@@ -135,17 +113,8 @@ internal readonly struct Vector128GemvSimd : IGemvSimd<Vector128<float>>
     }
     public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Column(ref float p, nint stride, int count) => Column128(ref p, stride, count);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
 
-    /// <summary>Four clamped strided loads (no 128-bit gather on either ISA that is worth it for four lanes).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector128<float> Column128(ref float p, nint stride, int count) => Vector128.Create(
-        p, Unsafe.Add(ref p, Math.Min(1, count - 1) * stride),
-        Unsafe.Add(ref p, Math.Min(2, count - 1) * stride), Unsafe.Add(ref p, Math.Min(3, count - 1) * stride));
 }
 
 /// <summary>ARM NEON: faddp for the pairwise sums, FMLA through <see cref="NeonGemmSimd"/>.</summary>
@@ -169,10 +138,6 @@ internal readonly struct NeonGemvSimd : IGemvSimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) => AdvSimd.Arm64.AddPairwise(a, b);
     public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Column(ref float p, nint stride, int count) => Vector128GemvSimd.Column128(ref p, stride, count);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => AdvSimd.Multiply(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
 }
@@ -202,11 +167,11 @@ internal static partial class Gemm
 
     /// <summary>
     /// y = op(W x + b) for one sample, for whole layers of a network (<see cref="OneSampleForward"/>) and for
-    /// <see cref="Forward"/> with rows == 1. T.Width outputs per block, one vector accumulator each (16, 8 or 4
-    /// independent chains); the block's horizontal sums are one transposing reduction (<see cref="BlockSums"/>) whose
-    /// additions are exactly those of T.Sum, then the inputs past the last whole vector are added one by one (multiply
-    /// then add), the bias added and the activation applied while the block is still in a register. That is the order
-    /// <see cref="DotForward"/> sums each output in, so a one-row call and row r of a batch agree bitwise.
+    /// <see cref="Forward"/> with rows == 1. T.Width outputs per block, one vector accumulator each; the block's horizontal
+    /// sums are one transposing reduction (<see cref="VectorSums"/>) whose additions are exactly those of T.Sum; the inputs
+    /// past the last whole vector are then added one by one (multiply then add) and the bias added, the order
+    /// <see cref="DotForward"/> sums each output in, so a one-row call and row r of a batch agree bitwise. The activation
+    /// is applied while the block is in a register, with the element-wise kernels' vector operator.
     /// A block past the last output re-reads the last row (clamped) and stores only the valid outputs.
     /// </summary>
     [SkipLocalsInit]
@@ -214,32 +179,46 @@ internal static partial class Gemm
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int width = T.Width;
+        int vectorEnd = inputs / width * width;
+        nint ld = inputs;
         Span<float> spill = stackalloc float[width];
+        ref float sp = ref MemoryMarshal.GetReference(spill);
         for (int o = 0; o < outputs; o += width)
         {
             int count = Math.Min(width, outputs - o);
-            TVec s = BlockSums<T, TVec>(ref x, ref Unsafe.Add(ref w, (nint)o * inputs), inputs, count);
+            ref float wo = ref Unsafe.Add(ref w, o * ld);
             ref float bo = ref Unsafe.Add(ref b, o);
             ref float yo = ref Unsafe.Add(ref y, o);
-            if (count == width)
+            // Below one vector of inputs every accumulator is zero and every lane sum +0: skip both.
+            TVec s = vectorEnd > 0 ? VectorSums<T, TVec>(ref x, ref wo, inputs, count) : T.Zero;
+            if (count == width && vectorEnd == inputs)
             {
                 T.Store(T.Apply(op, T.Add(T.Load(ref bo), s)), ref yo);
+                continue;
             }
-            else
+            // Short tail or partial block: finish each output in scalar, in DotFinish's order (tail, then bias).
+            T.Store(s, ref sp);
+            for (int j = 0; j < count; j++)
             {
-                TVec v = T.Apply(op, T.Add(T.Column(ref bo, 1, count), s));
-                T.Store(v, ref MemoryMarshal.GetReference(spill));
-                spill.Slice(0, count).CopyTo(MemoryMarshal.CreateSpan(ref yo, count));
+                float t = Unsafe.Add(ref sp, j);
+                ref float wj = ref Unsafe.Add(ref wo, j * ld);
+                for (int k = vectorEnd; k < inputs; k++)
+                    t += Unsafe.Add(ref x, k) * Unsafe.Add(ref wj, k);
+                Unsafe.Add(ref sp, j) = Unsafe.Add(ref bo, j) + t;
             }
+            T.Store(T.Apply(op, T.Load(ref sp)), ref sp);
+            for (int j = 0; j < count; j++)
+                Unsafe.Add(ref yo, j) = Unsafe.Add(ref sp, j);
         }
     }
 
     /// <summary>
-    /// Lane j = sum_k x[k] w[j, k] for the first <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>):
-    /// vector accumulation over whole vectors of x, the transposing reduction, then the scalar tail in input order.
+    /// Lane j = T.Sum of the vector accumulation of x[k] w[j, k] over the whole vectors of x, for the first
+    /// <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>). On 16-wide vectors the rows are swept in
+    /// two passes of 8 (8 weight streams at a time, which the hardware prefetchers follow on layers that do not fit in L2).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVec BlockSums<T, TVec>(ref float x, ref float w, int inputs, int count)
+    private static TVec VectorSums<T, TVec>(ref float x, ref float w, int inputs, int count)
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {
         int width = T.Width;
@@ -248,12 +227,9 @@ internal static partial class Gemm
         // Row offsets, clamped so that a partial block never reads past its last row.
         nint r1 = Math.Min(1, last) * ld, r2 = Math.Min(2, last) * ld, r3 = Math.Min(3, last) * ld;
         nint r4 = Math.Min(4, last) * ld, r5 = Math.Min(5, last) * ld, r6 = Math.Min(6, last) * ld, r7 = Math.Min(7, last) * ld;
-        nint r8 = Math.Min(8, last) * ld, r9 = Math.Min(9, last) * ld, r10 = Math.Min(10, last) * ld, r11 = Math.Min(11, last) * ld;
-        nint r12 = Math.Min(12, last) * ld, r13 = Math.Min(13, last) * ld, r14 = Math.Min(14, last) * ld, r15 = Math.Min(15, last) * ld;
         TVec a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero, a4 = T.Zero, a5 = T.Zero, a6 = T.Zero, a7 = T.Zero;
         TVec a8 = T.Zero, a9 = T.Zero, a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a14 = T.Zero, a15 = T.Zero;
-        int k = 0;
-        for (; k <= inputs - width; k += width)
+        for (int k = 0; k <= inputs - width; k += width)
         {
             TVec xv = T.Load(ref Unsafe.Add(ref x, k));
             ref float wk = ref Unsafe.Add(ref w, k);
@@ -268,16 +244,26 @@ internal static partial class Gemm
                 a6 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r6)), a6);
                 a7 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r7)), a7);
             }
-            if (width > 8)
+        }
+        if (width > 8)
+        {
+            ref float w8 = ref Unsafe.Add(ref w, Math.Min(8, last) * ld);
+            nint q1 = Math.Min(9, last) * ld - Math.Min(8, last) * ld, q2 = Math.Min(10, last) * ld - Math.Min(8, last) * ld;
+            nint q3 = Math.Min(11, last) * ld - Math.Min(8, last) * ld, q4 = Math.Min(12, last) * ld - Math.Min(8, last) * ld;
+            nint q5 = Math.Min(13, last) * ld - Math.Min(8, last) * ld, q6 = Math.Min(14, last) * ld - Math.Min(8, last) * ld;
+            nint q7 = Math.Min(15, last) * ld - Math.Min(8, last) * ld;
+            for (int k = 0; k <= inputs - width; k += width)
             {
-                a8 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r8)), a8);
-                a9 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r9)), a9);
-                a10 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r10)), a10);
-                a11 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r11)), a11);
-                a12 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r12)), a12);
-                a13 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r13)), a13);
-                a14 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r14)), a14);
-                a15 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r15)), a15);
+                TVec xv = T.Load(ref Unsafe.Add(ref x, k));
+                ref float wk = ref Unsafe.Add(ref w8, k);
+                a8 = T.MulAdd(xv, T.Load(ref wk), a8);
+                a9 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q1)), a9);
+                a10 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q2)), a10);
+                a11 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q3)), a11);
+                a12 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q4)), a12);
+                a13 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q5)), a13);
+                a14 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q6)), a14);
+                a15 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q7)), a15);
             }
         }
         // Lane j of s = T.Sum(a_j): the reduction tree of Sum is pairs within 128-bit lanes, then pairs of those,
@@ -297,8 +283,6 @@ internal static partial class Gemm
                 s = T.FoldLanes(s, s1);
             }
         }
-        for (; k < inputs; k++)
-            s = T.Add(s, T.Mul(T.Splat(Unsafe.Add(ref x, k)), T.Column(ref Unsafe.Add(ref w, k), ld, count)));
         return s;
     }
 
