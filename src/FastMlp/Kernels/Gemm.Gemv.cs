@@ -19,6 +19,9 @@ internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
     static abstract TVec FoldLanes(TVec a, TVec b);
     /// <summary>op on every lane, with the vector overload the element-wise kernels use on this path.</summary>
     static abstract TVec Apply<TOp>(TOp op, TVec v) where TOp : struct, IUnaryOp;
+    /// <summary>v with lane <paramref name="lane"/> set to <paramref name="value"/>, in registers (a vector load of lanes just
+    /// stored one by one would wait for the stores: no store-to-load forwarding from several narrow stores).</summary>
+    static abstract TVec WithLane(TVec v, int lane, float value);
 }
 
 /// <summary>Identity (and softmax, which is applied to the whole row afterwards): nothing in registers.</summary>
@@ -56,6 +59,9 @@ internal readonly struct Avx512GemvSimd : IGemvSimd<Vector512<float>>
         Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Apply<TOp>(TOp op, Vector512<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WithLane(Vector512<float> v, int lane, float value) =>
+        Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), Vector512.Create(value), v);
 }
 
 /// <summary>AVX2: vhaddps within 128-bit lanes, vperm2f128 across them.</summary>
@@ -83,6 +89,9 @@ internal readonly struct Avx2GemvSimd : IGemvSimd<Vector256<float>>
         Avx.Permute2x128(a, b, 0x20) + Avx.Permute2x128(a, b, 0x31);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Apply<TOp>(TOp op, Vector256<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WithLane(Vector256<float> v, int lane, float value) =>
+        Vector256.ConditionalSelect(Vector256.Equals(Vector256<int>.Indices, Vector256.Create(lane)).AsSingle(), Vector256.Create(value), v);
 }
 
 /// <summary>Portable Vector128: haddps on x86 (SSE3), faddp on ARM, lane by lane elsewhere; multiply then add.</summary>
@@ -114,6 +123,9 @@ internal readonly struct Vector128GemvSimd : IGemvSimd<Vector128<float>>
     public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
+        Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
 
 }
 
@@ -140,6 +152,25 @@ internal readonly struct NeonGemvSimd : IGemvSimd<Vector128<float>>
     public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
+        Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
+}
+
+/// <summary>Whether a GEMV block may be partial (its row offsets clamped); a struct type argument, so the JIT folds it.</summary>
+internal interface IBlockKind
+{
+    static abstract bool Partial { get; }
+}
+
+internal readonly struct WholeBlock : IBlockKind
+{
+    public static bool Partial => false;
+}
+
+internal readonly struct PartialBlock : IBlockKind
+{
+    public static bool Partial => true;
 }
 
 // The one-sample (rows == 1) products: the latency path of inference and of a batch-1 backward pass.
@@ -190,13 +221,16 @@ internal static partial class Gemm
             ref float bo = ref Unsafe.Add(ref b, o);
             ref float yo = ref Unsafe.Add(ref y, o);
             // Below one vector of inputs every accumulator is zero and every lane sum +0: skip both.
-            TVec s = vectorEnd > 0 ? VectorSums<T, TVec>(ref x, ref wo, inputs, count) : T.Zero;
+            TVec s = vectorEnd == 0 ? T.Zero
+                : count == width ? VectorSums<T, TVec, WholeBlock>(ref x, ref wo, inputs, count)
+                : VectorSums<T, TVec, PartialBlock>(ref x, ref wo, inputs, count);
             if (count == width && vectorEnd == inputs)
             {
                 T.Store(T.Apply(op, T.Add(T.Load(ref bo), s)), ref yo);
                 continue;
             }
-            // Short tail or partial block: finish each output in scalar, in DotFinish's order (tail, then bias).
+            // Short tail or partial block: finish each output in scalar, in DotFinish's order (tail, then bias), and put
+            // it back into its lane; lanes past count keep their (finite) sums and are never stored.
             T.Store(s, ref sp);
             for (int j = 0; j < count; j++)
             {
@@ -204,9 +238,15 @@ internal static partial class Gemm
                 ref float wj = ref Unsafe.Add(ref wo, j * ld);
                 for (int k = vectorEnd; k < inputs; k++)
                     t += Unsafe.Add(ref x, k) * Unsafe.Add(ref wj, k);
-                Unsafe.Add(ref sp, j) = Unsafe.Add(ref bo, j) + t;
+                s = T.WithLane(s, j, Unsafe.Add(ref bo, j) + t);
             }
-            T.Store(T.Apply(op, T.Load(ref sp)), ref sp);
+            s = T.Apply(op, s);
+            if (count == width)
+            {
+                T.Store(s, ref yo);
+                continue;
+            }
+            T.Store(s, ref sp);
             for (int j = 0; j < count; j++)
                 Unsafe.Add(ref yo, j) = Unsafe.Add(ref sp, j);
         }
@@ -217,13 +257,13 @@ internal static partial class Gemm
     /// <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>). On 16-wide vectors the rows are swept in
     /// two passes of 8 (8 weight streams at a time, which the hardware prefetchers follow on layers that do not fit in L2).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVec VectorSums<T, TVec>(ref float x, ref float w, int inputs, int count)
-        where T : struct, IGemvSimd<TVec> where TVec : struct
+    private static TVec VectorSums<T, TVec, TBlock>(ref float x, ref float w, int inputs, int count)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TBlock : struct, IBlockKind
     {
         int width = T.Width;
         nint ld = inputs;
-        int last = count - 1;
+        // A whole block's clamps fold away (TBlock is a JIT-time constant): row j is simply j * ld.
+        int last = TBlock.Partial ? count - 1 : 15;
         // Row offsets, clamped so that a partial block never reads past its last row.
         nint r1 = Math.Min(1, last) * ld, r2 = Math.Min(2, last) * ld, r3 = Math.Min(3, last) * ld;
         nint r4 = Math.Min(4, last) * ld, r5 = Math.Min(5, last) * ld, r6 = Math.Min(6, last) * ld, r7 = Math.Min(7, last) * ld;
