@@ -178,7 +178,7 @@ public class OneSampleForwardTests
     [InlineData(new[] { 2, 3, 2 })]
     [InlineData(new[] { 64, 32, 32, 10 })]
     [InlineData(new[] { 100, 80, 10 })]
-    public void Predict_PredictClass_and_row_by_row_Forward_allocate_nothing(int[] sizes)
+    public void Predict_PredictClass_and_Forward_allocate_nothing(int[] sizes)
     {
         Network net = Make(sizes, 0);
         float[] x = Inputs(70, net.InputSize, 3);

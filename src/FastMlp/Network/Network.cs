@@ -61,7 +61,7 @@ public sealed class Network
         OutputSize = inputs;
         MaxWidth = Math.Max(inputSize, _layers.Max(l => l.Outputs));
         HiddenWidth = _layers.Length == 1 ? 0 : _layers.Take(_layers.Length - 1).Max(l => l.Outputs);
-        _rowByRow = _layers.All(l => l.Inputs <= RowByRowMaxWidth && l.Outputs <= RowByRowMaxWidth);
+        _rowByRow = _layers.All(l => l.Inputs >= RowByRowMinInputs && l.Inputs <= RowByRowMaxWidth && l.Outputs <= RowByRowMaxWidth);
         ParameterCount = _layers.Sum(l => l.WeightCount + l.Outputs);
         _parameters = new AlignedBuffer((int)offset);
         _workspaces = new ThreadLocal<InferenceWorkspace>(() => new InferenceWorkspace(MaxWidth));
@@ -86,12 +86,16 @@ public sealed class Network
     internal int HiddenWidth { get; }
 
     /// <summary>
-    /// Batched inference of networks whose layers are all at most this wide runs one sample at a time through
-    /// <see cref="OneSampleForward"/>: on such small layers the batched kernel's 4 x 4 tiles and per-output horizontal
-    /// sums cost more than the block reduction of the one-sample path (measured in perf-reports). Either way every
-    /// row is bitwise the same.
+    /// Batched inference of networks whose layers are all at most this wide, with at least <see cref="RowByRowMinInputs"/>
+    /// inputs each, runs one sample at a time through <see cref="OneSampleForward"/>: on such layers the batched kernel's
+    /// 4 x 4 tiles and per-output horizontal sums cost more than the one-sample block reduction (64-32-32-10: 99 us
+    /// instead of 110 us per 256 rows), while on layers narrower than a vector (2-3-2) the per-row calls cost more than
+    /// they save (35 us instead of 30 us). Measured in perf-reports; either way every row is bitwise the same.
     /// </summary>
     internal const int RowByRowMaxWidth = 64;
+
+    /// <summary>Fewest inputs per layer for the row-by-row batched path (one AVX-512 vector).</summary>
+    internal const int RowByRowMinInputs = 16;
 
     private readonly bool _rowByRow;
     /// <summary>The output layer.</summary>
