@@ -230,7 +230,7 @@ internal static partial class Gemm
                 continue;
             }
             // Short tail or partial block: finish each output in scalar, in DotFinish's order (tail, then bias), and put
-            // it back into its lane; lanes past count keep their (finite) sums and are never stored.
+            // it back into its lane; lanes past count keep the clamped rows' sums and are never stored.
             T.Store(s, ref sp);
             for (int j = 0; j < count; j++)
             {
@@ -255,7 +255,7 @@ internal static partial class Gemm
     /// <summary>
     /// Lane j = T.Sum of the vector accumulation of x[k] w[j, k] over the whole vectors of x, for the first
     /// <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>). On 16-wide vectors the rows are swept in
-    /// two passes of 8 (8 weight streams at a time, which the hardware prefetchers follow on layers that do not fit in L2).
+    /// two passes of 8: 8 weight streams at a time, as in the previous 8-row kernel, and 7 row offsets in registers, not 15.
     /// </summary>
     private static TVec VectorSums<T, TVec, TBlock>(ref float x, ref float w, int inputs, int count)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TBlock : struct, IBlockKind
