@@ -19,7 +19,8 @@ internal static class PeerArchitectures
 /// <summary>
 /// Inference of one sample (latency): FastMlp <see cref="Network.Predict"/> as the baseline; TorchSharp (no_grad,
 /// softmax of the logits, 1 intra-op thread), ONNX Runtime (1 intra-op thread, sequential, all graph
-/// optimisations) and FANN (fann_run + softmax) on the same weights and input.
+/// optimisations), FANN (fann_run + softmax) and OpenBLAS (cblas_sgemv layer by layer, ReLU and softmax in C#) on
+/// the same weights and input.
 /// </summary>
 [Config(typeof(FastMlpConfig))]
 public class PeerPredictBenchmarks : IDisposable
@@ -32,6 +33,7 @@ public class PeerPredictBenchmarks : IDisposable
     private global::TorchSharp.torch.Tensor? _xTorch;
     private OnnxPeer? _onnx;
     private FannMlp? _fann;
+    private BlasMlp? _blas;
 
     /// <summary>Input-hidden...-output sizes; ReLU hidden layers, softmax output.</summary>
     [Params(Architectures.Tiny, Architectures.Small, Architectures.Mnist, Architectures.Wide)]
@@ -85,6 +87,17 @@ public class PeerPredictBenchmarks : IDisposable
         Agreement.Require(_expected, _y, $"FANN Predict({Arch})");
     }
 
+    /// <summary>Copies the weights for the OpenBLAS layer-by-layer peer and checks it.</summary>
+    [GlobalSetup(Target = nameof(OpenBLAS))]
+    public void SetupBlas()
+    {
+        Common(PeerAvailability.Blas);
+        OpenBlas.SetNumThreads(1);
+        _blas = new BlasMlp(_net);
+        OpenBLAS();
+        Agreement.Require(_expected, _y, $"OpenBLAS Predict({Arch})");
+    }
+
     /// <summary>Releases the native peers.</summary>
     [GlobalCleanup]
     public void Dispose()
@@ -93,7 +106,8 @@ public class PeerPredictBenchmarks : IDisposable
         _xTorch?.Dispose();
         _onnx?.Dispose();
         _fann?.Dispose();
-        _torch = null; _xTorch = null; _onnx = null; _fann = null;
+        _blas?.Dispose();
+        _torch = null; _xTorch = null; _onnx = null; _fann = null; _blas = null;
         GC.SuppressFinalize(this);
     }
 
@@ -130,6 +144,15 @@ public class PeerPredictBenchmarks : IDisposable
     public float Fann()
     {
         _fann!.Predict(_x, _y);
+        return _y[0];
+    }
+
+    /// <summary>OpenBLAS: bias copy + cblas_sgemv per layer, ReLU and the softmax in C#.</summary>
+    [Benchmark, BenchmarkCategory(PeerAvailability.Blas)]
+    [Samples(1)]
+    public float OpenBLAS()
+    {
+        _blas!.Predict(_x, _y);
         return _y[0];
     }
 }

@@ -21,20 +21,14 @@ internal readonly struct Avx2GemmSimd : IGemmSimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector256<float> v)
-    {
-        // Fold 256 -> 128 bits, then two horizontal adds: the tree Sum4 applies to four vectors at once.
-        Vector128<float> x = v.GetLower() + v.GetUpper();
-        Vector128<float> h = Sse3.HorizontalAdd(x, x);
-        return Sse3.HorizontalAdd(h, h).ToScalar();
-    }
+    public static float Sum(Vector256<float> v) => Vector256.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
     {
-        Vector256<float> ac = Avx.Permute2x128(a, c, 0x20) + Avx.Permute2x128(a, c, 0x31);
-        Vector256<float> bd = Avx.Permute2x128(b, d, 0x20) + Avx.Permute2x128(b, d, 0x31);
-        Vector256<float> h = Avx.HorizontalAdd(ac, bd);
-        return Sse3.HorizontalAdd(h.GetLower(), h.GetUpper());
+        // Vector256.Sum's tree on four vectors at once (as the one-sample GEMV reduces): pairs within each 128-bit lane,
+        // pairs of pairs, then the two lanes.
+        Vector256<float> q = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d));
+        return q.GetLower() + q.GetUpper();
     }
 }
 

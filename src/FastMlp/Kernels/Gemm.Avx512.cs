@@ -21,23 +21,17 @@ internal readonly struct Avx512GemmSimd : IGemmSimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector512<float> v)
-    {
-        // Fold 512 -> 256 -> 128 bits, then two horizontal adds: the tree Sum4 applies to four vectors at once.
-        Vector256<float> x = v.GetLower() + v.GetUpper();
-        Vector128<float> y = x.GetLower() + x.GetUpper();
-        Vector128<float> h = Sse3.HorizontalAdd(y, y);
-        return Sse3.HorizontalAdd(h, h).ToScalar();
-    }
+    public static float Sum(Vector512<float> v) => Vector512.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
     {
-        // Lanes of ac: a folded to 256 bits | c folded; then the 256 -> 128 fold of all four in one add, [a, c, b, d].
-        Vector512<float> ac = Avx512F.Shuffle4x128(a, c, 0x44) + Avx512F.Shuffle4x128(a, c, 0xEE);
-        Vector512<float> bd = Avx512F.Shuffle4x128(b, d, 0x44) + Avx512F.Shuffle4x128(b, d, 0xEE);
-        Vector512<float> y = Avx512F.Shuffle4x128(ac, bd, 0x88) + Avx512F.Shuffle4x128(ac, bd, 0xDD);
-        Vector256<float> h = Avx.HorizontalAdd(y.GetLower(), y.GetUpper());
-        return Sse3.HorizontalAdd(h.GetLower(), h.GetUpper());
+        // Vector512.Sum's tree on four vectors at once (the one-sample GEMV's transposing reduction uses it too): pairs
+        // within each 128-bit lane, pairs of pairs, then the lanes as (0 + 1) + (2 + 3).
+        Vector512<float> ab = Avx512F.Shuffle(a, b, 0x88) + Avx512F.Shuffle(a, b, 0xDD);
+        Vector512<float> cd = Avx512F.Shuffle(c, d, 0x88) + Avx512F.Shuffle(c, d, 0xDD);
+        Vector512<float> q = Avx512F.Shuffle(ab, cd, 0x88) + Avx512F.Shuffle(ab, cd, 0xDD);
+        Vector256<float> h = Avx512F.Shuffle4x128(q, q, 0x88).GetLower() + Avx512F.Shuffle4x128(q, q, 0xDD).GetLower();
+        return h.GetLower() + h.GetUpper();
     }
 }
 

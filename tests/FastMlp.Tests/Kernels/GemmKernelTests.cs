@@ -188,6 +188,43 @@ public class GemmKernelTests
         Assert.Contains("stride", e.Message);
     }
 
+    /// <summary>One row (the GEMV kernels) against every row of a batch of 5 (the tiled kernels): equal bit for bit.</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void One_row_equals_a_row_of_a_batch_bitwise(KernelPath path)
+    {
+        var shapes = new List<(int Inputs, int Outputs)>();
+        for (int n = 1; n <= 70; n++)
+        {
+            shapes.Add((n, 1 + n % 23));
+            shapes.Add((1 + n % 19, n));
+            shapes.Add((n, n));
+        }
+        shapes.AddRange([(784, 256), (256, 130), (35, 530), (530, 35), (1, 300), (300, 1)]);
+        const int rows = 5;
+        int seed = 700;
+        foreach (var (inputs, outputs) in shapes)
+        {
+            float[] x = Random(rows * inputs, ++seed), w = Random(outputs * inputs, ++seed), b = Random(outputs, ++seed);
+            float[] y = Garbage(rows * outputs), one = Garbage(outputs);
+            Forward(path, x, w, b, y, rows, inputs, outputs);
+            float[] dy = Random(rows * outputs, ++seed);
+            float[] dx = Garbage(rows * inputs), dxOne = Garbage(inputs);
+            InputGradient(path, dy, w, dx, rows, inputs, outputs);
+            for (int r = 0; r < rows; r++)
+            {
+                Forward(path, x.AsSpan(r * inputs, inputs).ToArray(), w, b, one, 1, inputs, outputs);
+                for (int o = 0; o < outputs; o++)
+                    if (BitConverter.SingleToInt32Bits(one[o]) != BitConverter.SingleToInt32Bits(y[r * outputs + o]))
+                        Assert.Fail($"{path} Forward 1x{inputs}x{outputs}: y[{o}] = {one[o]:R}, row {r} of the batch gives {y[r * outputs + o]:R}.");
+                InputGradient(path, dy.AsSpan(r * outputs, outputs).ToArray(), w, dxOne, 1, inputs, outputs);
+                for (int i = 0; i < inputs; i++)
+                    if (BitConverter.SingleToInt32Bits(dxOne[i]) != BitConverter.SingleToInt32Bits(dx[r * inputs + i]))
+                        Assert.Fail($"{path} InputGradient 1x{inputs}x{outputs}: dx[{i}] = {dxOne[i]:R}, row {r} of the batch gives {dx[r * inputs + i]:R}.");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void Forward_of_one_row_equals_its_row_of_a_batch_bitwise(KernelPath path)

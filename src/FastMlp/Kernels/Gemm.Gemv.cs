@@ -1,0 +1,429 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace FastMlp.Kernels;
+
+/// <summary>
+/// What the one-sample kernels need beyond <see cref="IGemmSimd{TVec}"/>: reducing a block of T.Width accumulators to one
+/// vector of their horizontal sums in the exact lane order of <see cref="IGemmSimd{TVec}.Sum"/>, and an activation applied
+/// in registers.
+/// </summary>
+internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
+{
+    /// <summary>Within each 128-bit lane: [a0+a1, a2+a3, b0+b1, b2+b3] (the first level of every Sum).</summary>
+    static abstract TVec PairSums(TVec a, TVec b);
+    /// <summary>Adds neighbouring 128-bit lanes: lane l of the result is a's (or b's) lanes 2l + 2l+1 (256 and 512 bits only).</summary>
+    static abstract TVec FoldLanes(TVec a, TVec b);
+    /// <summary>op on every lane, with the vector overload the element-wise kernels use on this path.</summary>
+    static abstract TVec Apply<TOp>(TOp op, TVec v) where TOp : struct, IUnaryOp;
+    /// <summary>v with lane <paramref name="lane"/> set to <paramref name="value"/>, in registers (a vector load of lanes just
+    /// stored one by one would wait for the stores: no store-to-load forwarding from several narrow stores).</summary>
+    static abstract TVec WithLane(TVec v, int lane, float value);
+}
+
+/// <summary>Identity (and softmax, which is applied to the whole row afterwards): nothing in registers.</summary>
+internal readonly struct NoActivationOp : IUnaryOp
+{
+    public float Invoke(float x) => x;
+    public Vector128<float> Invoke(Vector128<float> x) => x;
+    public Vector256<float> Invoke(Vector256<float> x) => x;
+    public Vector512<float> Invoke(Vector512<float> x) => x;
+}
+
+/// <summary>AVX-512: the lane shuffles are vshufps and vshuff32x4 (there is no 512-bit horizontal add).</summary>
+internal readonly struct Avx512GemvSimd : IGemvSimd<Vector512<float>>
+{
+    public static int Width => Avx512GemmSimd.Width;
+    public static int TileRows => Avx512GemmSimd.TileRows;
+    public static Vector512<float> Zero => Vector512<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ref float p) => Avx512GemmSimd.Load(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> v, ref float p) => Avx512GemmSimd.Store(v, ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Splat(float s) => Avx512GemmSimd.Splat(s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512GemmSimd.MulAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => Avx512GemmSimd.Add(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector512<float> v) => Avx512GemmSimd.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) => Avx512GemmSimd.Sum4(a, b, c, d);
+    public static int DotRows => Avx512GemmSimd.DotRows;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> PairSums(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle(a, b, 0x88) + Avx512F.Shuffle(a, b, 0xDD);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> FoldLanes(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Apply<TOp>(TOp op, Vector512<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WithLane(Vector512<float> v, int lane, float value) =>
+        Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), Vector512.Create(value), v);
+}
+
+/// <summary>AVX2: vhaddps within 128-bit lanes, vperm2f128 across them.</summary>
+internal readonly struct Avx2GemvSimd : IGemvSimd<Vector256<float>>
+{
+    public static int Width => Avx2GemmSimd.Width;
+    public static int TileRows => Avx2GemmSimd.TileRows;
+    public static Vector256<float> Zero => Vector256<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(ref float p) => Avx2GemmSimd.Load(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> v, ref float p) => Avx2GemmSimd.Store(v, ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Splat(float s) => Avx2GemmSimd.Splat(s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Avx2GemmSimd.MulAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => Avx2GemmSimd.Add(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector256<float> v) => Avx2GemmSimd.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d) => Avx2GemmSimd.Sum4(a, b, c, d);
+    public static int DotRows => Avx2GemmSimd.DotRows;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> PairSums(Vector256<float> a, Vector256<float> b) => Avx.HorizontalAdd(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> FoldLanes(Vector256<float> a, Vector256<float> b) =>
+        Avx.Permute2x128(a, b, 0x20) + Avx.Permute2x128(a, b, 0x31);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Apply<TOp>(TOp op, Vector256<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WithLane(Vector256<float> v, int lane, float value) =>
+        Vector256.ConditionalSelect(Vector256.Equals(Vector256<int>.Indices, Vector256.Create(lane)).AsSingle(), Vector256.Create(value), v);
+}
+
+/// <summary>Portable Vector128: haddps on x86 (SSE3), faddp on ARM, lane by lane elsewhere; multiply then add.</summary>
+internal readonly struct Vector128GemvSimd : IGemvSimd<Vector128<float>>
+{
+    public static int Width => Vector128GemmSimd.Width;
+    public static int TileRows => Vector128GemmSimd.TileRows;
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(ref float p) => Vector128GemmSimd.Load(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<float> v, ref float p) => Vector128GemmSimd.Store(v, ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Splat(float s) => Vector128GemmSimd.Splat(s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128GemmSimd.MulAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => Vector128GemmSimd.Add(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector128<float> v) => Vector128GemmSimd.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) => Vector128GemmSimd.Sum4(a, b, c, d);
+    public static int DotRows => Vector128GemmSimd.DotRows;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b)
+    {
+        if (Sse3.IsSupported) return Sse3.HorizontalAdd(a, b);
+        if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.AddPairwise(a, b);
+        return Vector128.Create(a.GetElement(0) + a.GetElement(1), a.GetElement(2) + a.GetElement(3),
+            b.GetElement(0) + b.GetElement(1), b.GetElement(2) + b.GetElement(3));
+    }
+    public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
+        Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
+
+}
+
+/// <summary>ARM NEON: faddp for the pairwise sums, FMLA through <see cref="NeonGemmSimd"/>.</summary>
+internal readonly struct NeonGemvSimd : IGemvSimd<Vector128<float>>
+{
+    public static int Width => NeonGemmSimd.Width;
+    public static int TileRows => NeonGemmSimd.TileRows;
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(ref float p) => NeonGemmSimd.Load(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<float> v, ref float p) => NeonGemmSimd.Store(v, ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Splat(float s) => NeonGemmSimd.Splat(s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => NeonGemmSimd.MulAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => NeonGemmSimd.Add(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector128<float> v) => NeonGemmSimd.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) => NeonGemmSimd.Sum4(a, b, c, d);
+    public static int DotRows => NeonGemmSimd.DotRows;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) => AdvSimd.Arm64.AddPairwise(a, b);
+    public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
+        Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
+}
+
+/// <summary>Whether a GEMV block may be partial (its row offsets clamped); a struct type argument, so the JIT folds it.</summary>
+internal interface IBlockKind
+{
+    static abstract bool Partial { get; }
+}
+
+internal readonly struct WholeBlock : IBlockKind
+{
+    public static bool Partial => false;
+}
+
+internal readonly struct PartialBlock : IBlockKind
+{
+    public static bool Partial => true;
+}
+
+// The one-sample (rows == 1) products: the latency path of inference and of a batch-1 backward pass.
+internal static partial class Gemm
+{
+    /// <summary>
+    /// Forward for one sample (no packing, no set-up), reached from <see cref="Forward"/> with rows == 1: maps the
+    /// batched kernel's path struct to its GEMV struct and runs <see cref="GemvBlocks"/> with no activation.
+    /// </summary>
+    private static void Gemv<T, TVec>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
+    {
+        // typeof comparisons of struct type arguments are JIT-time constants: one branch survives per path.
+        if (typeof(T) == typeof(Avx512GemmSimd))
+            GemvBlocks<Avx512GemvSimd, Vector512<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
+        else if (typeof(T) == typeof(Avx2GemmSimd))
+            GemvBlocks<Avx2GemvSimd, Vector256<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
+        else if (typeof(T) == typeof(Vector128GemmSimd))
+            GemvBlocks<Vector128GemvSimd, Vector128<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
+        else if (typeof(T) == typeof(NeonGemmSimd))
+            GemvBlocks<NeonGemvSimd, Vector128<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
+        else
+            throw new NotSupportedException($"No GEMV for {typeof(T).Name}.");
+    }
+
+    /// <summary>
+    /// y = op(W x + b) for one sample, for whole layers of a network (<see cref="OneSampleForward"/>) and for
+    /// <see cref="Forward"/> with rows == 1. T.Width outputs per block, one vector accumulator each; the block's horizontal
+    /// sums are one transposing reduction (<see cref="VectorSums"/>) whose additions are exactly those of T.Sum; the inputs
+    /// past the last whole vector are then added one by one (multiply then add) and the bias added, the order
+    /// <see cref="DotForward"/> sums each output in, so a one-row call and row r of a batch agree bitwise. The activation
+    /// is applied while the block is in a register, with the element-wise kernels' vector operator.
+    /// A block past the last output re-reads the last row (clamped) and stores only the valid outputs.
+    /// </summary>
+    [SkipLocalsInit]
+    internal static void GemvBlocks<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+    {
+        int width = T.Width;
+        int vectorEnd = inputs / width * width;
+        nint ld = inputs;
+        Span<float> spill = stackalloc float[width];
+        ref float sp = ref MemoryMarshal.GetReference(spill);
+        for (int o = 0; o < outputs; o += width)
+        {
+            int count = Math.Min(width, outputs - o);
+            ref float wo = ref Unsafe.Add(ref w, o * ld);
+            ref float bo = ref Unsafe.Add(ref b, o);
+            ref float yo = ref Unsafe.Add(ref y, o);
+            // Below one vector of inputs every accumulator is zero and every lane sum +0: skip both.
+            TVec s = vectorEnd == 0 ? T.Zero
+                : count == width ? VectorSums<T, TVec, WholeBlock>(ref x, ref wo, inputs, count)
+                : VectorSums<T, TVec, PartialBlock>(ref x, ref wo, inputs, count);
+            if (count == width && vectorEnd == inputs)
+            {
+                T.Store(T.Apply(op, T.Add(T.Load(ref bo), s)), ref yo);
+                continue;
+            }
+            // Short tail or partial block: finish each output in scalar, in DotFinish's order (tail, then bias), and put
+            // it back into its lane; lanes past count keep the clamped rows' sums and are never stored.
+            T.Store(s, ref sp);
+            for (int j = 0; j < count; j++)
+            {
+                float t = Unsafe.Add(ref sp, j);
+                ref float wj = ref Unsafe.Add(ref wo, j * ld);
+                for (int k = vectorEnd; k < inputs; k++)
+                    t += Unsafe.Add(ref x, k) * Unsafe.Add(ref wj, k);
+                s = T.WithLane(s, j, Unsafe.Add(ref bo, j) + t);
+            }
+            s = T.Apply(op, s);
+            if (count == width)
+            {
+                T.Store(s, ref yo);
+                continue;
+            }
+            T.Store(s, ref sp);
+            for (int j = 0; j < count; j++)
+                Unsafe.Add(ref yo, j) = Unsafe.Add(ref sp, j);
+        }
+    }
+
+    /// <summary>
+    /// Lane j = T.Sum of the vector accumulation of x[k] w[j, k] over the whole vectors of x, for the first
+    /// <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>). On 16-wide vectors the rows are swept in
+    /// two passes of 8: 8 weight streams at a time, as in the previous 8-row kernel, and 7 row offsets in registers, not 15.
+    /// </summary>
+    private static TVec VectorSums<T, TVec, TBlock>(ref float x, ref float w, int inputs, int count)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TBlock : struct, IBlockKind
+    {
+        int width = T.Width;
+        nint ld = inputs;
+        // A whole block's clamps fold away (TBlock is a JIT-time constant): row j is simply j * ld.
+        int last = TBlock.Partial ? count - 1 : 15;
+        // Row offsets, clamped so that a partial block never reads past its last row.
+        nint r1 = Math.Min(1, last) * ld, r2 = Math.Min(2, last) * ld, r3 = Math.Min(3, last) * ld;
+        nint r4 = Math.Min(4, last) * ld, r5 = Math.Min(5, last) * ld, r6 = Math.Min(6, last) * ld, r7 = Math.Min(7, last) * ld;
+        TVec a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero, a4 = T.Zero, a5 = T.Zero, a6 = T.Zero, a7 = T.Zero;
+        TVec a8 = T.Zero, a9 = T.Zero, a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a14 = T.Zero, a15 = T.Zero;
+        for (int k = 0; k <= inputs - width; k += width)
+        {
+            TVec xv = T.Load(ref Unsafe.Add(ref x, k));
+            ref float wk = ref Unsafe.Add(ref w, k);
+            a0 = T.MulAdd(xv, T.Load(ref wk), a0);
+            a1 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r1)), a1);
+            a2 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r2)), a2);
+            a3 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r3)), a3);
+            if (width > 4)
+            {
+                a4 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r4)), a4);
+                a5 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r5)), a5);
+                a6 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r6)), a6);
+                a7 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r7)), a7);
+            }
+        }
+        if (width > 8)
+        {
+            ref float w8 = ref Unsafe.Add(ref w, Math.Min(8, last) * ld);
+            nint q1 = Math.Min(9, last) * ld - Math.Min(8, last) * ld, q2 = Math.Min(10, last) * ld - Math.Min(8, last) * ld;
+            nint q3 = Math.Min(11, last) * ld - Math.Min(8, last) * ld, q4 = Math.Min(12, last) * ld - Math.Min(8, last) * ld;
+            nint q5 = Math.Min(13, last) * ld - Math.Min(8, last) * ld, q6 = Math.Min(14, last) * ld - Math.Min(8, last) * ld;
+            nint q7 = Math.Min(15, last) * ld - Math.Min(8, last) * ld;
+            for (int k = 0; k <= inputs - width; k += width)
+            {
+                TVec xv = T.Load(ref Unsafe.Add(ref x, k));
+                ref float wk = ref Unsafe.Add(ref w8, k);
+                a8 = T.MulAdd(xv, T.Load(ref wk), a8);
+                a9 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q1)), a9);
+                a10 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q2)), a10);
+                a11 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q3)), a11);
+                a12 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q4)), a12);
+                a13 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q5)), a13);
+                a14 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q6)), a14);
+                a15 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q7)), a15);
+            }
+        }
+        // Lane j of s = T.Sum(a_j): the reduction tree of Sum is pairs within 128-bit lanes, then pairs of those,
+        // then neighbouring 128-bit lanes (and neighbouring halves): PairSums twice, FoldLanes once or twice.
+        TVec s = T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3));
+        if (width > 4)
+        {
+            TVec s1 = T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7));
+            if (width > 8)
+            {
+                TVec s2 = T.PairSums(T.PairSums(a8, a9), T.PairSums(a10, a11));
+                TVec s3 = T.PairSums(T.PairSums(a12, a13), T.PairSums(a14, a15));
+                s = T.FoldLanes(T.FoldLanes(s, s1), T.FoldLanes(s2, s3));
+            }
+            else
+            {
+                s = T.FoldLanes(s, s1);
+            }
+        }
+        return s;
+    }
+
+    /// <summary>Scalar reference of <see cref="GemvBlocks"/>: <see cref="ForwardScalar"/>'s order, then op per output.</summary>
+    internal static void GemvScalar<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
+        int inputs, int outputs, TOp op) where TOp : struct, IUnaryOp
+    {
+        for (int o = 0; o < outputs; o++)
+        {
+            ReadOnlySpan<float> wo = w.Slice(o * inputs, inputs);
+            float sum = 0f;
+            for (int i = 0; i < inputs; i++)
+                sum += x[i] * wo[i];
+            y[o] = op.Invoke(b[o] + sum);
+        }
+    }
+
+    /// <summary>
+    /// Input gradient of one sample, dx[i] = sum_o dy[o] w[o, i] (reached from <see cref="InputGradient"/> with rows == 1):
+    /// W streamed row by row, a block of 8 vectors of dx in registers. Each dx element is summed over the outputs in
+    /// order within the same reduction chunks as <see cref="OuterProduct"/> (chunk sums added to the stored value), with
+    /// the columns past the last whole vector multiplied then added, so it equals row 0 of a batched call bitwise.
+    /// </summary>
+    private static void InputGemv<T, TVec>(ref float dy, ref float w, ref float dx, int inputs, int outputs)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
+    {
+        if (inputs == 0) return;
+        if (outputs == 0)
+        {
+            MemoryMarshal.CreateSpan(ref dx, inputs).Clear();
+            return;
+        }
+        int width = T.Width;
+        int chunk = PanelBytes / (2 * width * sizeof(float));
+        int vectorEnd = inputs / width * width;
+        nint ld = inputs;
+        for (int p0 = 0; p0 < outputs; p0 += chunk)
+        {
+            int pn = Math.Min(chunk, outputs - p0);
+            bool add = p0 > 0;
+            ref float g = ref Unsafe.Add(ref dy, p0);
+            ref float wp = ref Unsafe.Add(ref w, p0 * ld);
+            int n = 0;
+            for (; n <= vectorEnd - 8 * width; n += 8 * width)
+            {
+                TVec c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero, c4 = T.Zero, c5 = T.Zero, c6 = T.Zero, c7 = T.Zero;
+                ref float row = ref Unsafe.Add(ref wp, n);
+                for (int p = 0; p < pn; p++)
+                {
+                    TVec gv = T.Splat(Unsafe.Add(ref g, p));
+                    c0 = T.MulAdd(gv, T.Load(ref row), c0);
+                    c1 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, width)), c1);
+                    c2 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 2 * width)), c2);
+                    c3 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 3 * width)), c3);
+                    c4 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 4 * width)), c4);
+                    c5 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 5 * width)), c5);
+                    c6 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 6 * width)), c6);
+                    c7 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 7 * width)), c7);
+                    row = ref Unsafe.Add(ref row, ld);
+                }
+                ref float d = ref Unsafe.Add(ref dx, n);
+                StoreC1<T, TVec>(ref d, c0, add);
+                StoreC1<T, TVec>(ref Unsafe.Add(ref d, width), c1, add);
+                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 2 * width), c2, add);
+                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 3 * width), c3, add);
+                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 4 * width), c4, add);
+                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 5 * width), c5, add);
+                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 6 * width), c6, add);
+                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 7 * width), c7, add);
+            }
+            for (; n < vectorEnd; n += width)
+            {
+                TVec c = T.Zero;
+                ref float row = ref Unsafe.Add(ref wp, n);
+                for (int p = 0; p < pn; p++)
+                {
+                    c = T.MulAdd(T.Splat(Unsafe.Add(ref g, p)), T.Load(ref row), c);
+                    row = ref Unsafe.Add(ref row, ld);
+                }
+                StoreC1<T, TVec>(ref Unsafe.Add(ref dx, n), c, add);
+            }
+            for (; n < inputs; n++)
+            {
+                float sum = 0f;
+                for (int p = 0; p < pn; p++)
+                    sum += Unsafe.Add(ref g, p) * Unsafe.Add(ref wp, p * ld + n);
+                ref float d = ref Unsafe.Add(ref dx, n);
+                d = add ? d + sum : sum;
+            }
+        }
+    }
+}
