@@ -1,0 +1,116 @@
+// Template for every vector width: Quad256.cs and Quad512.cs are generated from this file by
+// generate-widths.sh (a textual 128 -> 256 / 512 substitution). Edit this file, then regenerate.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using static FastMlp.Kernels.VectorMath;
+
+namespace FastMlp.Kernels;
+
+/// <summary>
+/// Four independent Vector128 values that every operation advances together, one step at a time.
+/// </summary>
+/// <remarks>
+/// Why: a transcendental kernel is a chain of 15-25 dependent instructions (about 60 cycles of latency) but
+/// only 10-15 cycles of execution-port work per vector. The JIT emits code in source order and does not
+/// interleave independent loop iterations, so a one-vector loop leaves the out-of-order window full of
+/// instructions that wait on their predecessor. Written on a quad, each step is issued for four independent
+/// chains back to back, which keeps the FMA pipes busy. Every lane goes through the same instruction sequence
+/// whichever of the four vectors it sits in, so results do not depend on the position of an element.
+/// </remarks>
+internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d)
+{
+    /// <summary>Elements in one quad.</summary>
+    public static int Count => 4 * Vector128<float>.Count;
+
+    public readonly Vector128<float> A = a, B = b, C = c, D = d;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Quad128 Load(ref float p, nuint i)
+    {
+        nuint w = (nuint)Vector128<float>.Count;
+        return new(Vector128.LoadUnsafe(ref p, i), Vector128.LoadUnsafe(ref p, i + w),
+            Vector128.LoadUnsafe(ref p, i + 2 * w), Vector128.LoadUnsafe(ref p, i + 3 * w));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ref float p, nuint i)
+    {
+        nuint w = (nuint)Vector128<float>.Count;
+        A.StoreUnsafe(ref p, i);
+        B.StoreUnsafe(ref p, i + w);
+        C.StoreUnsafe(ref p, i + 2 * w);
+        D.StoreUnsafe(ref p, i + 3 * w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Quad128 Splat(float v)
+    {
+        Vector128<float> x = Vector128.Create(v);
+        return new(x, x, x, x);
+    }
+
+    public static Quad128 operator +(Quad128 x, Quad128 y) => new(x.A + y.A, x.B + y.B, x.C + y.C, x.D + y.D);
+    public static Quad128 operator -(Quad128 x, Quad128 y) => new(x.A - y.A, x.B - y.B, x.C - y.C, x.D - y.D);
+    public static Quad128 operator *(Quad128 x, Quad128 y) => new(x.A * y.A, x.B * y.B, x.C * y.C, x.D * y.D);
+    public static Quad128 operator /(Quad128 x, Quad128 y) => new(x.A / y.A, x.B / y.B, x.C / y.C, x.D / y.D);
+    public static Quad128 operator &(Quad128 x, Quad128 y) => new(x.A & y.A, x.B & y.B, x.C & y.C, x.D & y.D);
+    public static Quad128 operator |(Quad128 x, Quad128 y) => new(x.A | y.A, x.B | y.B, x.C | y.C, x.D | y.D);
+    public static Quad128 operator -(Quad128 x) => new(-x.A, -x.B, -x.C, -x.D);
+
+    public static Quad128 operator +(Quad128 x, float s) { Vector128<float> v = Vector128.Create(s); return new(x.A + v, x.B + v, x.C + v, x.D + v); }
+    public static Quad128 operator -(float s, Quad128 x) { Vector128<float> v = Vector128.Create(s); return new(v - x.A, v - x.B, v - x.C, v - x.D); }
+    public static Quad128 operator *(Quad128 x, float s) { Vector128<float> v = Vector128.Create(s); return new(x.A * v, x.B * v, x.C * v, x.D * v); }
+
+    /// <summary>x * y + z, fused where the path has FMA.</summary>
+    public static Quad128 MulAdd(Quad128 x, Quad128 y, Quad128 z) =>
+        new(VectorMath.MulAdd(x.A, y.A, z.A), VectorMath.MulAdd(x.B, y.B, z.B), VectorMath.MulAdd(x.C, y.C, z.C), VectorMath.MulAdd(x.D, y.D, z.D));
+
+    /// <summary>x * y + c, fused where the path has FMA.</summary>
+    public static Quad128 MulAdd(Quad128 x, Quad128 y, float c)
+    {
+        Vector128<float> v = Vector128.Create(c);
+        return new(VectorMath.MulAdd(x.A, y.A, v), VectorMath.MulAdd(x.B, y.B, v), VectorMath.MulAdd(x.C, y.C, v), VectorMath.MulAdd(x.D, y.D, v));
+    }
+
+    /// <summary>x * c + y, fused where the path has FMA.</summary>
+    public static Quad128 MulAdd(Quad128 x, float c, Quad128 y)
+    {
+        Vector128<float> v = Vector128.Create(c);
+        return new(VectorMath.MulAdd(x.A, v, y.A), VectorMath.MulAdd(x.B, v, y.B), VectorMath.MulAdd(x.C, v, y.C), VectorMath.MulAdd(x.D, v, y.D));
+    }
+
+    /// <summary>Horner step p * x + c with a constant c.</summary>
+    public Quad128 Horner(Quad128 x, float c) => MulAdd(this, x, c);
+
+    public Quad128 Abs() => new(Vector128.Abs(A), Vector128.Abs(B), Vector128.Abs(C), Vector128.Abs(D));
+    public Quad128 Round() => new(Vector128.Round(A), Vector128.Round(B), Vector128.Round(C), Vector128.Round(D));
+
+    /// <summary>-|x| by setting the sign bit (one instruction; NaN stays NaN).</summary>
+    public Quad128 NegAbs() => this | Splat(-0f);
+
+    /// <summary>max(x, low), NaN kept (see <see cref="VectorMath.AtLeast(Vector128{float}, float)"/>).</summary>
+    public Quad128 AtLeast(float low) => new(VectorMath.AtLeast(A, low), VectorMath.AtLeast(B, low), VectorMath.AtLeast(C, low), VectorMath.AtLeast(D, low));
+
+    /// <summary>min(x, high), NaN kept.</summary>
+    public Quad128 AtMost(float high) => new(VectorMath.AtMost(A, high), VectorMath.AtMost(B, high), VectorMath.AtMost(C, high), VectorMath.AtMost(D, high));
+
+    /// <summary>p * 2^nf for integral nf in [-150, 129] (exact scaling with one rounding, overflow to +Inf, subnormals).</summary>
+    public static Quad128 ScaleByPow2(Quad128 p, Quad128 nf) =>
+        new(VectorMath.ScaleByPow2(p.A, nf.A), VectorMath.ScaleByPow2(p.B, nf.B), VectorMath.ScaleByPow2(p.C, nf.C), VectorMath.ScaleByPow2(p.D, nf.D));
+
+    /// <summary>2^nf for integral nf in [-126, 127].</summary>
+    public Quad128 Pow2() => new(VectorMath.Pow2(A), VectorMath.Pow2(B), VectorMath.Pow2(C), VectorMath.Pow2(D));
+
+    public Quad128 GreaterThan(float s) { Vector128<float> v = Vector128.Create(s); return new(Vector128.GreaterThan(A, v), Vector128.GreaterThan(B, v), Vector128.GreaterThan(C, v), Vector128.GreaterThan(D, v)); }
+    public Quad128 GreaterThanOrEqual(float s) { Vector128<float> v = Vector128.Create(s); return new(Vector128.GreaterThanOrEqual(A, v), Vector128.GreaterThanOrEqual(B, v), Vector128.GreaterThanOrEqual(C, v), Vector128.GreaterThanOrEqual(D, v)); }
+    public Quad128 LessThanOrEqual(float s) { Vector128<float> v = Vector128.Create(s); return new(Vector128.LessThanOrEqual(A, v), Vector128.LessThanOrEqual(B, v), Vector128.LessThanOrEqual(C, v), Vector128.LessThanOrEqual(D, v)); }
+    public Quad128 IsNotNaN() => new(Vector128.Equals(A, A), Vector128.Equals(B, B), Vector128.Equals(C, C), Vector128.Equals(D, D));
+
+    /// <summary>Bitwise select: bits of <paramref name="x"/> where <paramref name="mask"/> is set, else of <paramref name="y"/>.</summary>
+    public static Quad128 Select(Quad128 mask, Quad128 x, Quad128 y) =>
+        new(Vector128.ConditionalSelect(mask.A, x.A, y.A), Vector128.ConditionalSelect(mask.B, x.B, y.B),
+            Vector128.ConditionalSelect(mask.C, x.C, y.C), Vector128.ConditionalSelect(mask.D, x.D, y.D));
+
+    /// <summary>Sum of the four vectors in a fixed order.</summary>
+    public Vector128<float> Sum() => (A + B) + (C + D);
+}
