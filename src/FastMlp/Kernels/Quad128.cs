@@ -10,6 +10,11 @@ namespace FastMlp.Kernels;
 /// Four independent Vector128 values that every operation advances together, one step at a time.
 /// </summary>
 /// <remarks>
+/// Every operation is a static method taking quads by value: an instance method would take <c>this</c> by
+/// reference, which makes the JIT keep the quad in memory (zeroed, stored and reloaded each iteration) instead of
+/// in four registers.
+/// </remarks>
+/// <remarks>
 /// Why: a transcendental kernel is a chain of 15-25 dependent instructions (about 60 cycles of latency) but
 /// only 10-15 cycles of execution-port work per vector. The JIT emits code in source order and does not
 /// interleave independent loop iterations, so a one-vector loop leaves the out-of-order window full of
@@ -33,13 +38,13 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(ref float p, nuint i)
+    public static void Store(Quad128 x, ref float p, nuint i)
     {
         nuint w = (nuint)Vector128<float>.Count;
-        A.StoreUnsafe(ref p, i);
-        B.StoreUnsafe(ref p, i + w);
-        C.StoreUnsafe(ref p, i + 2 * w);
-        D.StoreUnsafe(ref p, i + 3 * w);
+        x.A.StoreUnsafe(ref p, i);
+        x.B.StoreUnsafe(ref p, i + w);
+        x.C.StoreUnsafe(ref p, i + 2 * w);
+        x.D.StoreUnsafe(ref p, i + 3 * w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -80,31 +85,48 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
     }
 
     /// <summary>Horner step p * x + c with a constant c.</summary>
-    public Quad128 Horner(Quad128 x, float c) => MulAdd(this, x, c);
+    public static Quad128 Horner(Quad128 p, Quad128 x, float c) => MulAdd(p, x, c);
 
-    public Quad128 Abs() => new(Vector128.Abs(A), Vector128.Abs(B), Vector128.Abs(C), Vector128.Abs(D));
-    public Quad128 Round() => new(Vector128.Round(A), Vector128.Round(B), Vector128.Round(C), Vector128.Round(D));
+    public static Quad128 Abs(Quad128 x) => new(Vector128.Abs(x.A), Vector128.Abs(x.B), Vector128.Abs(x.C), Vector128.Abs(x.D));
+    public static Quad128 Round(Quad128 x) => new(Vector128.Round(x.A), Vector128.Round(x.B), Vector128.Round(x.C), Vector128.Round(x.D));
 
     /// <summary>-|x| by setting the sign bit (one instruction; NaN stays NaN).</summary>
-    public Quad128 NegAbs() => this | Splat(-0f);
+    public static Quad128 NegAbs(Quad128 x) => x | Splat(-0f);
 
     /// <summary>max(x, low), NaN kept (see <see cref="VectorMath.AtLeast(Vector128{float}, float)"/>).</summary>
-    public Quad128 AtLeast(float low) => new(VectorMath.AtLeast(A, low), VectorMath.AtLeast(B, low), VectorMath.AtLeast(C, low), VectorMath.AtLeast(D, low));
+    public static Quad128 AtLeast(Quad128 x, float low) =>
+        new(VectorMath.AtLeast(x.A, low), VectorMath.AtLeast(x.B, low), VectorMath.AtLeast(x.C, low), VectorMath.AtLeast(x.D, low));
 
     /// <summary>min(x, high), NaN kept.</summary>
-    public Quad128 AtMost(float high) => new(VectorMath.AtMost(A, high), VectorMath.AtMost(B, high), VectorMath.AtMost(C, high), VectorMath.AtMost(D, high));
+    public static Quad128 AtMost(Quad128 x, float high) =>
+        new(VectorMath.AtMost(x.A, high), VectorMath.AtMost(x.B, high), VectorMath.AtMost(x.C, high), VectorMath.AtMost(x.D, high));
 
     /// <summary>p * 2^nf for integral nf in [-150, 129] (exact scaling with one rounding, overflow to +Inf, subnormals).</summary>
     public static Quad128 ScaleByPow2(Quad128 p, Quad128 nf) =>
         new(VectorMath.ScaleByPow2(p.A, nf.A), VectorMath.ScaleByPow2(p.B, nf.B), VectorMath.ScaleByPow2(p.C, nf.C), VectorMath.ScaleByPow2(p.D, nf.D));
 
     /// <summary>2^nf for integral nf in [-126, 127].</summary>
-    public Quad128 Pow2() => new(VectorMath.Pow2(A), VectorMath.Pow2(B), VectorMath.Pow2(C), VectorMath.Pow2(D));
+    public static Quad128 Pow2(Quad128 nf) => new(VectorMath.Pow2(nf.A), VectorMath.Pow2(nf.B), VectorMath.Pow2(nf.C), VectorMath.Pow2(nf.D));
 
-    public Quad128 GreaterThan(float s) { Vector128<float> v = Vector128.Create(s); return new(Vector128.GreaterThan(A, v), Vector128.GreaterThan(B, v), Vector128.GreaterThan(C, v), Vector128.GreaterThan(D, v)); }
-    public Quad128 GreaterThanOrEqual(float s) { Vector128<float> v = Vector128.Create(s); return new(Vector128.GreaterThanOrEqual(A, v), Vector128.GreaterThanOrEqual(B, v), Vector128.GreaterThanOrEqual(C, v), Vector128.GreaterThanOrEqual(D, v)); }
-    public Quad128 LessThanOrEqual(float s) { Vector128<float> v = Vector128.Create(s); return new(Vector128.LessThanOrEqual(A, v), Vector128.LessThanOrEqual(B, v), Vector128.LessThanOrEqual(C, v), Vector128.LessThanOrEqual(D, v)); }
-    public Quad128 IsNotNaN() => new(Vector128.Equals(A, A), Vector128.Equals(B, B), Vector128.Equals(C, C), Vector128.Equals(D, D));
+    public static Quad128 GreaterThan(Quad128 x, float s)
+    {
+        Vector128<float> v = Vector128.Create(s);
+        return new(Vector128.GreaterThan(x.A, v), Vector128.GreaterThan(x.B, v), Vector128.GreaterThan(x.C, v), Vector128.GreaterThan(x.D, v));
+    }
+
+    public static Quad128 GreaterThanOrEqual(Quad128 x, float s)
+    {
+        Vector128<float> v = Vector128.Create(s);
+        return new(Vector128.GreaterThanOrEqual(x.A, v), Vector128.GreaterThanOrEqual(x.B, v), Vector128.GreaterThanOrEqual(x.C, v), Vector128.GreaterThanOrEqual(x.D, v));
+    }
+
+    public static Quad128 LessThanOrEqual(Quad128 x, float s)
+    {
+        Vector128<float> v = Vector128.Create(s);
+        return new(Vector128.LessThanOrEqual(x.A, v), Vector128.LessThanOrEqual(x.B, v), Vector128.LessThanOrEqual(x.C, v), Vector128.LessThanOrEqual(x.D, v));
+    }
+
+    public static Quad128 IsNotNaN(Quad128 x) => new(Vector128.Equals(x.A, x.A), Vector128.Equals(x.B, x.B), Vector128.Equals(x.C, x.C), Vector128.Equals(x.D, x.D));
 
     /// <summary>Bitwise select: bits of <paramref name="x"/> where <paramref name="mask"/> is set, else of <paramref name="y"/>.</summary>
     public static Quad128 Select(Quad128 mask, Quad128 x, Quad128 y) =>
@@ -112,5 +134,5 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
             Vector128.ConditionalSelect(mask.C, x.C, y.C), Vector128.ConditionalSelect(mask.D, x.D, y.D));
 
     /// <summary>Sum of the four vectors in a fixed order.</summary>
-    public Vector128<float> Sum() => (A + B) + (C + D);
+    public static Vector128<float> Sum(Quad128 x) => (x.A + x.B) + (x.C + x.D);
 }

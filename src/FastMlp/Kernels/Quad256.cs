@@ -11,6 +11,11 @@ namespace FastMlp.Kernels;
 /// Four independent Vector256 values that every operation advances together, one step at a time.
 /// </summary>
 /// <remarks>
+/// Every operation is a static method taking quads by value: an instance method would take <c>this</c> by
+/// reference, which makes the JIT keep the quad in memory (zeroed, stored and reloaded each iteration) instead of
+/// in four registers.
+/// </remarks>
+/// <remarks>
 /// Why: a transcendental kernel is a chain of 15-25 dependent instructions (about 60 cycles of latency) but
 /// only 10-15 cycles of execution-port work per vector. The JIT emits code in source order and does not
 /// interleave independent loop iterations, so a one-vector loop leaves the out-of-order window full of
@@ -34,13 +39,13 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(ref float p, nuint i)
+    public static void Store(Quad256 x, ref float p, nuint i)
     {
         nuint w = (nuint)Vector256<float>.Count;
-        A.StoreUnsafe(ref p, i);
-        B.StoreUnsafe(ref p, i + w);
-        C.StoreUnsafe(ref p, i + 2 * w);
-        D.StoreUnsafe(ref p, i + 3 * w);
+        x.A.StoreUnsafe(ref p, i);
+        x.B.StoreUnsafe(ref p, i + w);
+        x.C.StoreUnsafe(ref p, i + 2 * w);
+        x.D.StoreUnsafe(ref p, i + 3 * w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -81,31 +86,48 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
     }
 
     /// <summary>Horner step p * x + c with a constant c.</summary>
-    public Quad256 Horner(Quad256 x, float c) => MulAdd(this, x, c);
+    public static Quad256 Horner(Quad256 p, Quad256 x, float c) => MulAdd(p, x, c);
 
-    public Quad256 Abs() => new(Vector256.Abs(A), Vector256.Abs(B), Vector256.Abs(C), Vector256.Abs(D));
-    public Quad256 Round() => new(Vector256.Round(A), Vector256.Round(B), Vector256.Round(C), Vector256.Round(D));
+    public static Quad256 Abs(Quad256 x) => new(Vector256.Abs(x.A), Vector256.Abs(x.B), Vector256.Abs(x.C), Vector256.Abs(x.D));
+    public static Quad256 Round(Quad256 x) => new(Vector256.Round(x.A), Vector256.Round(x.B), Vector256.Round(x.C), Vector256.Round(x.D));
 
     /// <summary>-|x| by setting the sign bit (one instruction; NaN stays NaN).</summary>
-    public Quad256 NegAbs() => this | Splat(-0f);
+    public static Quad256 NegAbs(Quad256 x) => x | Splat(-0f);
 
     /// <summary>max(x, low), NaN kept (see <see cref="VectorMath.AtLeast(Vector256{float}, float)"/>).</summary>
-    public Quad256 AtLeast(float low) => new(VectorMath.AtLeast(A, low), VectorMath.AtLeast(B, low), VectorMath.AtLeast(C, low), VectorMath.AtLeast(D, low));
+    public static Quad256 AtLeast(Quad256 x, float low) =>
+        new(VectorMath.AtLeast(x.A, low), VectorMath.AtLeast(x.B, low), VectorMath.AtLeast(x.C, low), VectorMath.AtLeast(x.D, low));
 
     /// <summary>min(x, high), NaN kept.</summary>
-    public Quad256 AtMost(float high) => new(VectorMath.AtMost(A, high), VectorMath.AtMost(B, high), VectorMath.AtMost(C, high), VectorMath.AtMost(D, high));
+    public static Quad256 AtMost(Quad256 x, float high) =>
+        new(VectorMath.AtMost(x.A, high), VectorMath.AtMost(x.B, high), VectorMath.AtMost(x.C, high), VectorMath.AtMost(x.D, high));
 
     /// <summary>p * 2^nf for integral nf in [-150, 129] (exact scaling with one rounding, overflow to +Inf, subnormals).</summary>
     public static Quad256 ScaleByPow2(Quad256 p, Quad256 nf) =>
         new(VectorMath.ScaleByPow2(p.A, nf.A), VectorMath.ScaleByPow2(p.B, nf.B), VectorMath.ScaleByPow2(p.C, nf.C), VectorMath.ScaleByPow2(p.D, nf.D));
 
     /// <summary>2^nf for integral nf in [-126, 127].</summary>
-    public Quad256 Pow2() => new(VectorMath.Pow2(A), VectorMath.Pow2(B), VectorMath.Pow2(C), VectorMath.Pow2(D));
+    public static Quad256 Pow2(Quad256 nf) => new(VectorMath.Pow2(nf.A), VectorMath.Pow2(nf.B), VectorMath.Pow2(nf.C), VectorMath.Pow2(nf.D));
 
-    public Quad256 GreaterThan(float s) { Vector256<float> v = Vector256.Create(s); return new(Vector256.GreaterThan(A, v), Vector256.GreaterThan(B, v), Vector256.GreaterThan(C, v), Vector256.GreaterThan(D, v)); }
-    public Quad256 GreaterThanOrEqual(float s) { Vector256<float> v = Vector256.Create(s); return new(Vector256.GreaterThanOrEqual(A, v), Vector256.GreaterThanOrEqual(B, v), Vector256.GreaterThanOrEqual(C, v), Vector256.GreaterThanOrEqual(D, v)); }
-    public Quad256 LessThanOrEqual(float s) { Vector256<float> v = Vector256.Create(s); return new(Vector256.LessThanOrEqual(A, v), Vector256.LessThanOrEqual(B, v), Vector256.LessThanOrEqual(C, v), Vector256.LessThanOrEqual(D, v)); }
-    public Quad256 IsNotNaN() => new(Vector256.Equals(A, A), Vector256.Equals(B, B), Vector256.Equals(C, C), Vector256.Equals(D, D));
+    public static Quad256 GreaterThan(Quad256 x, float s)
+    {
+        Vector256<float> v = Vector256.Create(s);
+        return new(Vector256.GreaterThan(x.A, v), Vector256.GreaterThan(x.B, v), Vector256.GreaterThan(x.C, v), Vector256.GreaterThan(x.D, v));
+    }
+
+    public static Quad256 GreaterThanOrEqual(Quad256 x, float s)
+    {
+        Vector256<float> v = Vector256.Create(s);
+        return new(Vector256.GreaterThanOrEqual(x.A, v), Vector256.GreaterThanOrEqual(x.B, v), Vector256.GreaterThanOrEqual(x.C, v), Vector256.GreaterThanOrEqual(x.D, v));
+    }
+
+    public static Quad256 LessThanOrEqual(Quad256 x, float s)
+    {
+        Vector256<float> v = Vector256.Create(s);
+        return new(Vector256.LessThanOrEqual(x.A, v), Vector256.LessThanOrEqual(x.B, v), Vector256.LessThanOrEqual(x.C, v), Vector256.LessThanOrEqual(x.D, v));
+    }
+
+    public static Quad256 IsNotNaN(Quad256 x) => new(Vector256.Equals(x.A, x.A), Vector256.Equals(x.B, x.B), Vector256.Equals(x.C, x.C), Vector256.Equals(x.D, x.D));
 
     /// <summary>Bitwise select: bits of <paramref name="x"/> where <paramref name="mask"/> is set, else of <paramref name="y"/>.</summary>
     public static Quad256 Select(Quad256 mask, Quad256 x, Quad256 y) =>
@@ -113,5 +135,5 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
             Vector256.ConditionalSelect(mask.C, x.C, y.C), Vector256.ConditionalSelect(mask.D, x.D, y.D));
 
     /// <summary>Sum of the four vectors in a fixed order.</summary>
-    public Vector256<float> Sum() => (A + B) + (C + D);
+    public static Vector256<float> Sum(Quad256 x) => (x.A + x.B) + (x.C + x.D);
 }

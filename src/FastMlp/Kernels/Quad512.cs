@@ -11,6 +11,11 @@ namespace FastMlp.Kernels;
 /// Four independent Vector512 values that every operation advances together, one step at a time.
 /// </summary>
 /// <remarks>
+/// Every operation is a static method taking quads by value: an instance method would take <c>this</c> by
+/// reference, which makes the JIT keep the quad in memory (zeroed, stored and reloaded each iteration) instead of
+/// in four registers.
+/// </remarks>
+/// <remarks>
 /// Why: a transcendental kernel is a chain of 15-25 dependent instructions (about 60 cycles of latency) but
 /// only 10-15 cycles of execution-port work per vector. The JIT emits code in source order and does not
 /// interleave independent loop iterations, so a one-vector loop leaves the out-of-order window full of
@@ -34,13 +39,13 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(ref float p, nuint i)
+    public static void Store(Quad512 x, ref float p, nuint i)
     {
         nuint w = (nuint)Vector512<float>.Count;
-        A.StoreUnsafe(ref p, i);
-        B.StoreUnsafe(ref p, i + w);
-        C.StoreUnsafe(ref p, i + 2 * w);
-        D.StoreUnsafe(ref p, i + 3 * w);
+        x.A.StoreUnsafe(ref p, i);
+        x.B.StoreUnsafe(ref p, i + w);
+        x.C.StoreUnsafe(ref p, i + 2 * w);
+        x.D.StoreUnsafe(ref p, i + 3 * w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -81,31 +86,48 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
     }
 
     /// <summary>Horner step p * x + c with a constant c.</summary>
-    public Quad512 Horner(Quad512 x, float c) => MulAdd(this, x, c);
+    public static Quad512 Horner(Quad512 p, Quad512 x, float c) => MulAdd(p, x, c);
 
-    public Quad512 Abs() => new(Vector512.Abs(A), Vector512.Abs(B), Vector512.Abs(C), Vector512.Abs(D));
-    public Quad512 Round() => new(Vector512.Round(A), Vector512.Round(B), Vector512.Round(C), Vector512.Round(D));
+    public static Quad512 Abs(Quad512 x) => new(Vector512.Abs(x.A), Vector512.Abs(x.B), Vector512.Abs(x.C), Vector512.Abs(x.D));
+    public static Quad512 Round(Quad512 x) => new(Vector512.Round(x.A), Vector512.Round(x.B), Vector512.Round(x.C), Vector512.Round(x.D));
 
     /// <summary>-|x| by setting the sign bit (one instruction; NaN stays NaN).</summary>
-    public Quad512 NegAbs() => this | Splat(-0f);
+    public static Quad512 NegAbs(Quad512 x) => x | Splat(-0f);
 
     /// <summary>max(x, low), NaN kept (see <see cref="VectorMath.AtLeast(Vector512{float}, float)"/>).</summary>
-    public Quad512 AtLeast(float low) => new(VectorMath.AtLeast(A, low), VectorMath.AtLeast(B, low), VectorMath.AtLeast(C, low), VectorMath.AtLeast(D, low));
+    public static Quad512 AtLeast(Quad512 x, float low) =>
+        new(VectorMath.AtLeast(x.A, low), VectorMath.AtLeast(x.B, low), VectorMath.AtLeast(x.C, low), VectorMath.AtLeast(x.D, low));
 
     /// <summary>min(x, high), NaN kept.</summary>
-    public Quad512 AtMost(float high) => new(VectorMath.AtMost(A, high), VectorMath.AtMost(B, high), VectorMath.AtMost(C, high), VectorMath.AtMost(D, high));
+    public static Quad512 AtMost(Quad512 x, float high) =>
+        new(VectorMath.AtMost(x.A, high), VectorMath.AtMost(x.B, high), VectorMath.AtMost(x.C, high), VectorMath.AtMost(x.D, high));
 
     /// <summary>p * 2^nf for integral nf in [-150, 129] (exact scaling with one rounding, overflow to +Inf, subnormals).</summary>
     public static Quad512 ScaleByPow2(Quad512 p, Quad512 nf) =>
         new(VectorMath.ScaleByPow2(p.A, nf.A), VectorMath.ScaleByPow2(p.B, nf.B), VectorMath.ScaleByPow2(p.C, nf.C), VectorMath.ScaleByPow2(p.D, nf.D));
 
     /// <summary>2^nf for integral nf in [-126, 127].</summary>
-    public Quad512 Pow2() => new(VectorMath.Pow2(A), VectorMath.Pow2(B), VectorMath.Pow2(C), VectorMath.Pow2(D));
+    public static Quad512 Pow2(Quad512 nf) => new(VectorMath.Pow2(nf.A), VectorMath.Pow2(nf.B), VectorMath.Pow2(nf.C), VectorMath.Pow2(nf.D));
 
-    public Quad512 GreaterThan(float s) { Vector512<float> v = Vector512.Create(s); return new(Vector512.GreaterThan(A, v), Vector512.GreaterThan(B, v), Vector512.GreaterThan(C, v), Vector512.GreaterThan(D, v)); }
-    public Quad512 GreaterThanOrEqual(float s) { Vector512<float> v = Vector512.Create(s); return new(Vector512.GreaterThanOrEqual(A, v), Vector512.GreaterThanOrEqual(B, v), Vector512.GreaterThanOrEqual(C, v), Vector512.GreaterThanOrEqual(D, v)); }
-    public Quad512 LessThanOrEqual(float s) { Vector512<float> v = Vector512.Create(s); return new(Vector512.LessThanOrEqual(A, v), Vector512.LessThanOrEqual(B, v), Vector512.LessThanOrEqual(C, v), Vector512.LessThanOrEqual(D, v)); }
-    public Quad512 IsNotNaN() => new(Vector512.Equals(A, A), Vector512.Equals(B, B), Vector512.Equals(C, C), Vector512.Equals(D, D));
+    public static Quad512 GreaterThan(Quad512 x, float s)
+    {
+        Vector512<float> v = Vector512.Create(s);
+        return new(Vector512.GreaterThan(x.A, v), Vector512.GreaterThan(x.B, v), Vector512.GreaterThan(x.C, v), Vector512.GreaterThan(x.D, v));
+    }
+
+    public static Quad512 GreaterThanOrEqual(Quad512 x, float s)
+    {
+        Vector512<float> v = Vector512.Create(s);
+        return new(Vector512.GreaterThanOrEqual(x.A, v), Vector512.GreaterThanOrEqual(x.B, v), Vector512.GreaterThanOrEqual(x.C, v), Vector512.GreaterThanOrEqual(x.D, v));
+    }
+
+    public static Quad512 LessThanOrEqual(Quad512 x, float s)
+    {
+        Vector512<float> v = Vector512.Create(s);
+        return new(Vector512.LessThanOrEqual(x.A, v), Vector512.LessThanOrEqual(x.B, v), Vector512.LessThanOrEqual(x.C, v), Vector512.LessThanOrEqual(x.D, v));
+    }
+
+    public static Quad512 IsNotNaN(Quad512 x) => new(Vector512.Equals(x.A, x.A), Vector512.Equals(x.B, x.B), Vector512.Equals(x.C, x.C), Vector512.Equals(x.D, x.D));
 
     /// <summary>Bitwise select: bits of <paramref name="x"/> where <paramref name="mask"/> is set, else of <paramref name="y"/>.</summary>
     public static Quad512 Select(Quad512 mask, Quad512 x, Quad512 y) =>
@@ -113,5 +135,5 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
             Vector512.ConditionalSelect(mask.C, x.C, y.C), Vector512.ConditionalSelect(mask.D, x.D, y.D));
 
     /// <summary>Sum of the four vectors in a fixed order.</summary>
-    public Vector512<float> Sum() => (A + B) + (C + D);
+    public static Vector512<float> Sum(Quad512 x) => (x.A + x.B) + (x.C + x.D);
 }

@@ -27,13 +27,13 @@ internal static class Simd128
     /// <summary>S(r) ~ (e^r - 1)/r for |r| &lt;= ln2/2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad128 ExpSeries(Quad128 r) =>
-        Quad128.MulAdd(Quad128.Splat(S5), r, S4).Horner(r, S3).Horner(r, S2).Horner(r, S1).Horner(r, 1f);
+        Quad128.Horner(Quad128.Horner(Quad128.Horner(Quad128.Horner(Quad128.MulAdd(Quad128.Splat(S5), r, S4), r, S3), r, S2), r, S1), r, 1f);
 
     /// <summary>e^x for x already clamped to [-104, 89] (or NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad128 ExpClamped(Quad128 xc)
     {
-        Quad128 nf = (xc * Log2E).Round();
+        Quad128 nf = Quad128.Round(xc * Log2E);
         Quad128 r = Quad128.MulAdd(nf, -Ln2Hi, xc);
         r = Quad128.MulAdd(nf, -Ln2Lo, r);
         return Quad128.ScaleByPow2(Quad128.MulAdd(ExpSeries(r), r, 1f), nf);
@@ -41,23 +41,23 @@ internal static class Simd128
 
     /// <summary>e^x; NaN stays NaN, overflow gives +Inf, underflow 0 (subnormals correctly rounded from e^r).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Quad128 Exp(Quad128 x) => ExpClamped(x.AtLeast(ExpClampLow).AtMost(ExpClampHigh));
+    public static Quad128 Exp(Quad128 x) => ExpClamped(Quad128.AtMost(Quad128.AtLeast(x, ExpClampLow), ExpClampHigh));
 
     /// <summary>e^x - 1 for x already clamped to [-87.5, 88] (or NaN), with full relative accuracy near 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad128 ExpM1Clamped(Quad128 xc)
     {
-        Quad128 nf = (xc * Log2E).Round();
+        Quad128 nf = Quad128.Round(xc * Log2E);
         Quad128 r = Quad128.MulAdd(nf, -Ln2Hi, xc);
         r = Quad128.MulAdd(nf, -Ln2Lo, r);
         Quad128 q = ExpSeries(r) * r;
-        Quad128 s = nf.Pow2();
+        Quad128 s = Quad128.Pow2(nf);
         return Quad128.MulAdd(s, q, s + -1f);
     }
 
     /// <summary>e^x - 1 with full relative accuracy near 0 (x clamped to [-87.5, 88]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Quad128 ExpM1(Quad128 x) => ExpM1Clamped(x.AtLeast(ExpM1ClampLow).AtMost(ExpM1ClampHigh));
+    public static Quad128 ExpM1(Quad128 x) => ExpM1Clamped(Quad128.AtMost(Quad128.AtLeast(x, ExpM1ClampLow), ExpM1ClampHigh));
 
     /// <summary>ln(1 + t) for t in [0, 1] (NaN propagates).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -65,12 +65,18 @@ internal static class Simd128
     {
         Quad128 u = t + 1f;
         Quad128 c = t - (u + -1f);                                // rounding error of 1 + t
-        Quad128 big = u.GreaterThan(Sqrt2);
+        Quad128 big = Quad128.GreaterThan(u, Sqrt2);
         Quad128 f = Quad128.Select(big, u * 0.5f, u) + -1f;
         Quad128 k = big & Quad128.Splat(1f);                       // 1.0f where big, else 0
         Quad128 z = f * f;
-        Quad128 p = Quad128.MulAdd(Quad128.Splat(L0), f, L1).Horner(f, L2).Horner(f, L3).Horner(f, L4)
-            .Horner(f, L5).Horner(f, L6).Horner(f, L7).Horner(f, L8);
+        Quad128 p = Quad128.MulAdd(Quad128.Splat(L0), f, L1);
+        p = Quad128.Horner(p, f, L2);
+        p = Quad128.Horner(p, f, L3);
+        p = Quad128.Horner(p, f, L4);
+        p = Quad128.Horner(p, f, L5);
+        p = Quad128.Horner(p, f, L6);
+        p = Quad128.Horner(p, f, L7);
+        p = Quad128.Horner(p, f, L8);
         Quad128 y = p * f * z;
         y = Quad128.MulAdd(k, Ln2Lo, y);
         y = Quad128.MulAdd(z, -0.5f, y);
@@ -82,8 +88,8 @@ internal static class Simd128
     public static Quad128 Sigmoid(Quad128 x)
     {
         // -|x| <= 0, so only the lower clamp is needed.
-        Quad128 t = ExpClamped(x.NegAbs().AtLeast(ExpClampLow));
-        Quad128 num = Quad128.Select(x.GreaterThanOrEqual(0f), Quad128.Splat(1f), t);
+        Quad128 t = ExpClamped(Quad128.AtLeast(Quad128.NegAbs(x), ExpClampLow));
+        Quad128 num = Quad128.Select(Quad128.GreaterThanOrEqual(x, 0f), Quad128.Splat(1f), t);
         return num / (t + 1f);
     }
 
@@ -91,7 +97,7 @@ internal static class Simd128
     public static Quad128 Tanh(Quad128 x)
     {
         // m = expm1(-2|x|) in [-1, 0]; tanh|x| = m / (-2 - m). -2|x| <= 0: only the lower clamp is needed.
-        Quad128 m = ExpM1Clamped((x.Abs() * -2f).AtLeast(ExpM1ClampLow));
+        Quad128 m = ExpM1Clamped(Quad128.AtLeast(Quad128.Abs(x) * -2f, ExpM1ClampLow));
         Quad128 t = m / (-2f - m);
         // Sign bit from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0 and tanh(+0) = +0).
         return Quad128.Select(Quad128.Splat(-0f), x, t);
@@ -100,13 +106,13 @@ internal static class Simd128
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Softplus(Quad128 x)
     {
-        Quad128 pos = Quad128.Select(x.GreaterThan(0f), x, default);
-        return pos + Log1pUnit(ExpClamped(x.NegAbs().AtLeast(ExpClampLow)));
+        Quad128 pos = Quad128.Select(Quad128.GreaterThan(x, 0f), x, default);
+        return pos + Log1pUnit(ExpClamped(Quad128.AtLeast(Quad128.NegAbs(x), ExpClampLow)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Elu(Quad128 x, float alpha) =>
-        Quad128.Select(x.GreaterThan(0f), x, ExpM1(x) * alpha);
+        Quad128.Select(Quad128.GreaterThan(x, 0f), x, ExpM1(x) * alpha);
 
     // ---------------------------------------------------------------- element-wise drivers
 
@@ -117,13 +123,13 @@ internal static class Simd128
         ref float px = ref MemoryMarshal.GetReference(x);
         ref float py = ref MemoryMarshal.GetReference(y);
         for (; i <= n - q; i += q)
-            op.Invoke(Quad128.Load(ref px, (nuint)i)).Store(ref py, (nuint)i);
+            Quad128.Store(op.Invoke(Quad128.Load(ref px, (nuint)i)), ref py, (nuint)i);
         if (i < n)
         {
             Span<float> buf = stackalloc float[q];
             buf.Clear();
             x.Slice(i).CopyTo(buf);
-            op.Invoke(Quad128.Load(ref buf[0], 0)).Store(ref buf[0], 0);
+            Quad128.Store(op.Invoke(Quad128.Load(ref buf[0], 0)), ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
     }
@@ -135,14 +141,14 @@ internal static class Simd128
         ref float py = ref MemoryMarshal.GetReference(y);
         ref float pd = ref MemoryMarshal.GetReference(d);
         for (; i <= n - q; i += q)
-            op.Invoke(Quad128.Load(ref py, (nuint)i), Quad128.Load(ref pd, (nuint)i)).Store(ref pd, (nuint)i);
+            Quad128.Store(op.Invoke(Quad128.Load(ref py, (nuint)i), Quad128.Load(ref pd, (nuint)i)), ref pd, (nuint)i);
         if (i < n)
         {
             Span<float> buf = stackalloc float[2 * q];
             buf.Clear();
             y.Slice(i, n - i).CopyTo(buf);
             d.Slice(i).CopyTo(buf.Slice(q));
-            op.Invoke(Quad128.Load(ref buf[0], 0), Quad128.Load(ref buf[0], (nuint)q)).Store(ref buf[0], 0);
+            Quad128.Store(op.Invoke(Quad128.Load(ref buf[0], 0), Quad128.Load(ref buf[0], (nuint)q)), ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(d.Slice(i));
         }
     }
@@ -185,8 +191,8 @@ internal static class Simd128
         Quad128 sum = default;
         for (i = 0; i <= n - q; i += q)
         {
-            Quad128 e = ExpClamped((Quad128.Load(ref p, (nuint)i) + negMax).AtLeast(ExpClampLow));
-            e.Store(ref p, (nuint)i);
+            Quad128 e = ExpClamped(Quad128.AtLeast(Quad128.Load(ref p, (nuint)i) + negMax, ExpClampLow));
+            Quad128.Store(e, ref p, (nuint)i);
             sum += e;
         }
         if (i < n)
@@ -194,13 +200,13 @@ internal static class Simd128
             Span<float> buf = stackalloc float[q];
             buf.Fill(float.NegativeInfinity);
             row.Slice(i).CopyTo(buf);
-            Quad128 e = ExpClamped((Quad128.Load(ref buf[0], 0) + negMax).AtLeast(ExpClampLow));
+            Quad128 e = ExpClamped(Quad128.AtLeast(Quad128.Load(ref buf[0], 0) + negMax, ExpClampLow));
             sum += e;
-            e.Store(ref buf[0], 0);
+            Quad128.Store(e, ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(row.Slice(i));
         }
         // 3. scale by 1 / sum.
-        Vector128<float> inv = Vector128.Create(1f / Vector128.Sum(sum.Sum()));
+        Vector128<float> inv = Vector128.Create(1f / Vector128.Sum(Quad128.Sum(sum)));
         for (i = 0; i <= n - W; i += W)
             (Vector128.LoadUnsafe(ref p, (nuint)i) * inv).StoreUnsafe(ref p, (nuint)i);
         float s = inv.GetElement(0);

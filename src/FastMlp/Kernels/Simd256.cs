@@ -28,13 +28,13 @@ internal static class Simd256
     /// <summary>S(r) ~ (e^r - 1)/r for |r| &lt;= ln2/2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad256 ExpSeries(Quad256 r) =>
-        Quad256.MulAdd(Quad256.Splat(S5), r, S4).Horner(r, S3).Horner(r, S2).Horner(r, S1).Horner(r, 1f);
+        Quad256.Horner(Quad256.Horner(Quad256.Horner(Quad256.Horner(Quad256.MulAdd(Quad256.Splat(S5), r, S4), r, S3), r, S2), r, S1), r, 1f);
 
     /// <summary>e^x for x already clamped to [-104, 89] (or NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad256 ExpClamped(Quad256 xc)
     {
-        Quad256 nf = (xc * Log2E).Round();
+        Quad256 nf = Quad256.Round(xc * Log2E);
         Quad256 r = Quad256.MulAdd(nf, -Ln2Hi, xc);
         r = Quad256.MulAdd(nf, -Ln2Lo, r);
         return Quad256.ScaleByPow2(Quad256.MulAdd(ExpSeries(r), r, 1f), nf);
@@ -42,23 +42,23 @@ internal static class Simd256
 
     /// <summary>e^x; NaN stays NaN, overflow gives +Inf, underflow 0 (subnormals correctly rounded from e^r).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Quad256 Exp(Quad256 x) => ExpClamped(x.AtLeast(ExpClampLow).AtMost(ExpClampHigh));
+    public static Quad256 Exp(Quad256 x) => ExpClamped(Quad256.AtMost(Quad256.AtLeast(x, ExpClampLow), ExpClampHigh));
 
     /// <summary>e^x - 1 for x already clamped to [-87.5, 88] (or NaN), with full relative accuracy near 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad256 ExpM1Clamped(Quad256 xc)
     {
-        Quad256 nf = (xc * Log2E).Round();
+        Quad256 nf = Quad256.Round(xc * Log2E);
         Quad256 r = Quad256.MulAdd(nf, -Ln2Hi, xc);
         r = Quad256.MulAdd(nf, -Ln2Lo, r);
         Quad256 q = ExpSeries(r) * r;
-        Quad256 s = nf.Pow2();
+        Quad256 s = Quad256.Pow2(nf);
         return Quad256.MulAdd(s, q, s + -1f);
     }
 
     /// <summary>e^x - 1 with full relative accuracy near 0 (x clamped to [-87.5, 88]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Quad256 ExpM1(Quad256 x) => ExpM1Clamped(x.AtLeast(ExpM1ClampLow).AtMost(ExpM1ClampHigh));
+    public static Quad256 ExpM1(Quad256 x) => ExpM1Clamped(Quad256.AtMost(Quad256.AtLeast(x, ExpM1ClampLow), ExpM1ClampHigh));
 
     /// <summary>ln(1 + t) for t in [0, 1] (NaN propagates).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -66,12 +66,18 @@ internal static class Simd256
     {
         Quad256 u = t + 1f;
         Quad256 c = t - (u + -1f);                                // rounding error of 1 + t
-        Quad256 big = u.GreaterThan(Sqrt2);
+        Quad256 big = Quad256.GreaterThan(u, Sqrt2);
         Quad256 f = Quad256.Select(big, u * 0.5f, u) + -1f;
         Quad256 k = big & Quad256.Splat(1f);                       // 1.0f where big, else 0
         Quad256 z = f * f;
-        Quad256 p = Quad256.MulAdd(Quad256.Splat(L0), f, L1).Horner(f, L2).Horner(f, L3).Horner(f, L4)
-            .Horner(f, L5).Horner(f, L6).Horner(f, L7).Horner(f, L8);
+        Quad256 p = Quad256.MulAdd(Quad256.Splat(L0), f, L1);
+        p = Quad256.Horner(p, f, L2);
+        p = Quad256.Horner(p, f, L3);
+        p = Quad256.Horner(p, f, L4);
+        p = Quad256.Horner(p, f, L5);
+        p = Quad256.Horner(p, f, L6);
+        p = Quad256.Horner(p, f, L7);
+        p = Quad256.Horner(p, f, L8);
         Quad256 y = p * f * z;
         y = Quad256.MulAdd(k, Ln2Lo, y);
         y = Quad256.MulAdd(z, -0.5f, y);
@@ -83,8 +89,8 @@ internal static class Simd256
     public static Quad256 Sigmoid(Quad256 x)
     {
         // -|x| <= 0, so only the lower clamp is needed.
-        Quad256 t = ExpClamped(x.NegAbs().AtLeast(ExpClampLow));
-        Quad256 num = Quad256.Select(x.GreaterThanOrEqual(0f), Quad256.Splat(1f), t);
+        Quad256 t = ExpClamped(Quad256.AtLeast(Quad256.NegAbs(x), ExpClampLow));
+        Quad256 num = Quad256.Select(Quad256.GreaterThanOrEqual(x, 0f), Quad256.Splat(1f), t);
         return num / (t + 1f);
     }
 
@@ -92,7 +98,7 @@ internal static class Simd256
     public static Quad256 Tanh(Quad256 x)
     {
         // m = expm1(-2|x|) in [-1, 0]; tanh|x| = m / (-2 - m). -2|x| <= 0: only the lower clamp is needed.
-        Quad256 m = ExpM1Clamped((x.Abs() * -2f).AtLeast(ExpM1ClampLow));
+        Quad256 m = ExpM1Clamped(Quad256.AtLeast(Quad256.Abs(x) * -2f, ExpM1ClampLow));
         Quad256 t = m / (-2f - m);
         // Sign bit from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0 and tanh(+0) = +0).
         return Quad256.Select(Quad256.Splat(-0f), x, t);
@@ -101,13 +107,13 @@ internal static class Simd256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Softplus(Quad256 x)
     {
-        Quad256 pos = Quad256.Select(x.GreaterThan(0f), x, default);
-        return pos + Log1pUnit(ExpClamped(x.NegAbs().AtLeast(ExpClampLow)));
+        Quad256 pos = Quad256.Select(Quad256.GreaterThan(x, 0f), x, default);
+        return pos + Log1pUnit(ExpClamped(Quad256.AtLeast(Quad256.NegAbs(x), ExpClampLow)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Elu(Quad256 x, float alpha) =>
-        Quad256.Select(x.GreaterThan(0f), x, ExpM1(x) * alpha);
+        Quad256.Select(Quad256.GreaterThan(x, 0f), x, ExpM1(x) * alpha);
 
     // ---------------------------------------------------------------- element-wise drivers
 
@@ -118,13 +124,13 @@ internal static class Simd256
         ref float px = ref MemoryMarshal.GetReference(x);
         ref float py = ref MemoryMarshal.GetReference(y);
         for (; i <= n - q; i += q)
-            op.Invoke(Quad256.Load(ref px, (nuint)i)).Store(ref py, (nuint)i);
+            Quad256.Store(op.Invoke(Quad256.Load(ref px, (nuint)i)), ref py, (nuint)i);
         if (i < n)
         {
             Span<float> buf = stackalloc float[q];
             buf.Clear();
             x.Slice(i).CopyTo(buf);
-            op.Invoke(Quad256.Load(ref buf[0], 0)).Store(ref buf[0], 0);
+            Quad256.Store(op.Invoke(Quad256.Load(ref buf[0], 0)), ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
     }
@@ -136,14 +142,14 @@ internal static class Simd256
         ref float py = ref MemoryMarshal.GetReference(y);
         ref float pd = ref MemoryMarshal.GetReference(d);
         for (; i <= n - q; i += q)
-            op.Invoke(Quad256.Load(ref py, (nuint)i), Quad256.Load(ref pd, (nuint)i)).Store(ref pd, (nuint)i);
+            Quad256.Store(op.Invoke(Quad256.Load(ref py, (nuint)i), Quad256.Load(ref pd, (nuint)i)), ref pd, (nuint)i);
         if (i < n)
         {
             Span<float> buf = stackalloc float[2 * q];
             buf.Clear();
             y.Slice(i, n - i).CopyTo(buf);
             d.Slice(i).CopyTo(buf.Slice(q));
-            op.Invoke(Quad256.Load(ref buf[0], 0), Quad256.Load(ref buf[0], (nuint)q)).Store(ref buf[0], 0);
+            Quad256.Store(op.Invoke(Quad256.Load(ref buf[0], 0), Quad256.Load(ref buf[0], (nuint)q)), ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(d.Slice(i));
         }
     }
@@ -186,8 +192,8 @@ internal static class Simd256
         Quad256 sum = default;
         for (i = 0; i <= n - q; i += q)
         {
-            Quad256 e = ExpClamped((Quad256.Load(ref p, (nuint)i) + negMax).AtLeast(ExpClampLow));
-            e.Store(ref p, (nuint)i);
+            Quad256 e = ExpClamped(Quad256.AtLeast(Quad256.Load(ref p, (nuint)i) + negMax, ExpClampLow));
+            Quad256.Store(e, ref p, (nuint)i);
             sum += e;
         }
         if (i < n)
@@ -195,13 +201,13 @@ internal static class Simd256
             Span<float> buf = stackalloc float[q];
             buf.Fill(float.NegativeInfinity);
             row.Slice(i).CopyTo(buf);
-            Quad256 e = ExpClamped((Quad256.Load(ref buf[0], 0) + negMax).AtLeast(ExpClampLow));
+            Quad256 e = ExpClamped(Quad256.AtLeast(Quad256.Load(ref buf[0], 0) + negMax, ExpClampLow));
             sum += e;
-            e.Store(ref buf[0], 0);
+            Quad256.Store(e, ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(row.Slice(i));
         }
         // 3. scale by 1 / sum.
-        Vector256<float> inv = Vector256.Create(1f / Vector256.Sum(sum.Sum()));
+        Vector256<float> inv = Vector256.Create(1f / Vector256.Sum(Quad256.Sum(sum)));
         for (i = 0; i <= n - W; i += W)
             (Vector256.LoadUnsafe(ref p, (nuint)i) * inv).StoreUnsafe(ref p, (nuint)i);
         float s = inv.GetElement(0);

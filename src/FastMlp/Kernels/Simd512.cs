@@ -28,13 +28,13 @@ internal static class Simd512
     /// <summary>S(r) ~ (e^r - 1)/r for |r| &lt;= ln2/2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad512 ExpSeries(Quad512 r) =>
-        Quad512.MulAdd(Quad512.Splat(S5), r, S4).Horner(r, S3).Horner(r, S2).Horner(r, S1).Horner(r, 1f);
+        Quad512.Horner(Quad512.Horner(Quad512.Horner(Quad512.Horner(Quad512.MulAdd(Quad512.Splat(S5), r, S4), r, S3), r, S2), r, S1), r, 1f);
 
     /// <summary>e^x for x already clamped to [-104, 89] (or NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad512 ExpClamped(Quad512 xc)
     {
-        Quad512 nf = (xc * Log2E).Round();
+        Quad512 nf = Quad512.Round(xc * Log2E);
         Quad512 r = Quad512.MulAdd(nf, -Ln2Hi, xc);
         r = Quad512.MulAdd(nf, -Ln2Lo, r);
         return Quad512.ScaleByPow2(Quad512.MulAdd(ExpSeries(r), r, 1f), nf);
@@ -42,23 +42,23 @@ internal static class Simd512
 
     /// <summary>e^x; NaN stays NaN, overflow gives +Inf, underflow 0 (subnormals correctly rounded from e^r).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Quad512 Exp(Quad512 x) => ExpClamped(x.AtLeast(ExpClampLow).AtMost(ExpClampHigh));
+    public static Quad512 Exp(Quad512 x) => ExpClamped(Quad512.AtMost(Quad512.AtLeast(x, ExpClampLow), ExpClampHigh));
 
     /// <summary>e^x - 1 for x already clamped to [-87.5, 88] (or NaN), with full relative accuracy near 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Quad512 ExpM1Clamped(Quad512 xc)
     {
-        Quad512 nf = (xc * Log2E).Round();
+        Quad512 nf = Quad512.Round(xc * Log2E);
         Quad512 r = Quad512.MulAdd(nf, -Ln2Hi, xc);
         r = Quad512.MulAdd(nf, -Ln2Lo, r);
         Quad512 q = ExpSeries(r) * r;
-        Quad512 s = nf.Pow2();
+        Quad512 s = Quad512.Pow2(nf);
         return Quad512.MulAdd(s, q, s + -1f);
     }
 
     /// <summary>e^x - 1 with full relative accuracy near 0 (x clamped to [-87.5, 88]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Quad512 ExpM1(Quad512 x) => ExpM1Clamped(x.AtLeast(ExpM1ClampLow).AtMost(ExpM1ClampHigh));
+    public static Quad512 ExpM1(Quad512 x) => ExpM1Clamped(Quad512.AtMost(Quad512.AtLeast(x, ExpM1ClampLow), ExpM1ClampHigh));
 
     /// <summary>ln(1 + t) for t in [0, 1] (NaN propagates).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -66,12 +66,18 @@ internal static class Simd512
     {
         Quad512 u = t + 1f;
         Quad512 c = t - (u + -1f);                                // rounding error of 1 + t
-        Quad512 big = u.GreaterThan(Sqrt2);
+        Quad512 big = Quad512.GreaterThan(u, Sqrt2);
         Quad512 f = Quad512.Select(big, u * 0.5f, u) + -1f;
         Quad512 k = big & Quad512.Splat(1f);                       // 1.0f where big, else 0
         Quad512 z = f * f;
-        Quad512 p = Quad512.MulAdd(Quad512.Splat(L0), f, L1).Horner(f, L2).Horner(f, L3).Horner(f, L4)
-            .Horner(f, L5).Horner(f, L6).Horner(f, L7).Horner(f, L8);
+        Quad512 p = Quad512.MulAdd(Quad512.Splat(L0), f, L1);
+        p = Quad512.Horner(p, f, L2);
+        p = Quad512.Horner(p, f, L3);
+        p = Quad512.Horner(p, f, L4);
+        p = Quad512.Horner(p, f, L5);
+        p = Quad512.Horner(p, f, L6);
+        p = Quad512.Horner(p, f, L7);
+        p = Quad512.Horner(p, f, L8);
         Quad512 y = p * f * z;
         y = Quad512.MulAdd(k, Ln2Lo, y);
         y = Quad512.MulAdd(z, -0.5f, y);
@@ -83,8 +89,8 @@ internal static class Simd512
     public static Quad512 Sigmoid(Quad512 x)
     {
         // -|x| <= 0, so only the lower clamp is needed.
-        Quad512 t = ExpClamped(x.NegAbs().AtLeast(ExpClampLow));
-        Quad512 num = Quad512.Select(x.GreaterThanOrEqual(0f), Quad512.Splat(1f), t);
+        Quad512 t = ExpClamped(Quad512.AtLeast(Quad512.NegAbs(x), ExpClampLow));
+        Quad512 num = Quad512.Select(Quad512.GreaterThanOrEqual(x, 0f), Quad512.Splat(1f), t);
         return num / (t + 1f);
     }
 
@@ -92,7 +98,7 @@ internal static class Simd512
     public static Quad512 Tanh(Quad512 x)
     {
         // m = expm1(-2|x|) in [-1, 0]; tanh|x| = m / (-2 - m). -2|x| <= 0: only the lower clamp is needed.
-        Quad512 m = ExpM1Clamped((x.Abs() * -2f).AtLeast(ExpM1ClampLow));
+        Quad512 m = ExpM1Clamped(Quad512.AtLeast(Quad512.Abs(x) * -2f, ExpM1ClampLow));
         Quad512 t = m / (-2f - m);
         // Sign bit from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0 and tanh(+0) = +0).
         return Quad512.Select(Quad512.Splat(-0f), x, t);
@@ -101,13 +107,13 @@ internal static class Simd512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Softplus(Quad512 x)
     {
-        Quad512 pos = Quad512.Select(x.GreaterThan(0f), x, default);
-        return pos + Log1pUnit(ExpClamped(x.NegAbs().AtLeast(ExpClampLow)));
+        Quad512 pos = Quad512.Select(Quad512.GreaterThan(x, 0f), x, default);
+        return pos + Log1pUnit(ExpClamped(Quad512.AtLeast(Quad512.NegAbs(x), ExpClampLow)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Elu(Quad512 x, float alpha) =>
-        Quad512.Select(x.GreaterThan(0f), x, ExpM1(x) * alpha);
+        Quad512.Select(Quad512.GreaterThan(x, 0f), x, ExpM1(x) * alpha);
 
     // ---------------------------------------------------------------- element-wise drivers
 
@@ -118,13 +124,13 @@ internal static class Simd512
         ref float px = ref MemoryMarshal.GetReference(x);
         ref float py = ref MemoryMarshal.GetReference(y);
         for (; i <= n - q; i += q)
-            op.Invoke(Quad512.Load(ref px, (nuint)i)).Store(ref py, (nuint)i);
+            Quad512.Store(op.Invoke(Quad512.Load(ref px, (nuint)i)), ref py, (nuint)i);
         if (i < n)
         {
             Span<float> buf = stackalloc float[q];
             buf.Clear();
             x.Slice(i).CopyTo(buf);
-            op.Invoke(Quad512.Load(ref buf[0], 0)).Store(ref buf[0], 0);
+            Quad512.Store(op.Invoke(Quad512.Load(ref buf[0], 0)), ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
     }
@@ -136,14 +142,14 @@ internal static class Simd512
         ref float py = ref MemoryMarshal.GetReference(y);
         ref float pd = ref MemoryMarshal.GetReference(d);
         for (; i <= n - q; i += q)
-            op.Invoke(Quad512.Load(ref py, (nuint)i), Quad512.Load(ref pd, (nuint)i)).Store(ref pd, (nuint)i);
+            Quad512.Store(op.Invoke(Quad512.Load(ref py, (nuint)i), Quad512.Load(ref pd, (nuint)i)), ref pd, (nuint)i);
         if (i < n)
         {
             Span<float> buf = stackalloc float[2 * q];
             buf.Clear();
             y.Slice(i, n - i).CopyTo(buf);
             d.Slice(i).CopyTo(buf.Slice(q));
-            op.Invoke(Quad512.Load(ref buf[0], 0), Quad512.Load(ref buf[0], (nuint)q)).Store(ref buf[0], 0);
+            Quad512.Store(op.Invoke(Quad512.Load(ref buf[0], 0), Quad512.Load(ref buf[0], (nuint)q)), ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(d.Slice(i));
         }
     }
@@ -186,8 +192,8 @@ internal static class Simd512
         Quad512 sum = default;
         for (i = 0; i <= n - q; i += q)
         {
-            Quad512 e = ExpClamped((Quad512.Load(ref p, (nuint)i) + negMax).AtLeast(ExpClampLow));
-            e.Store(ref p, (nuint)i);
+            Quad512 e = ExpClamped(Quad512.AtLeast(Quad512.Load(ref p, (nuint)i) + negMax, ExpClampLow));
+            Quad512.Store(e, ref p, (nuint)i);
             sum += e;
         }
         if (i < n)
@@ -195,13 +201,13 @@ internal static class Simd512
             Span<float> buf = stackalloc float[q];
             buf.Fill(float.NegativeInfinity);
             row.Slice(i).CopyTo(buf);
-            Quad512 e = ExpClamped((Quad512.Load(ref buf[0], 0) + negMax).AtLeast(ExpClampLow));
+            Quad512 e = ExpClamped(Quad512.AtLeast(Quad512.Load(ref buf[0], 0) + negMax, ExpClampLow));
             sum += e;
-            e.Store(ref buf[0], 0);
+            Quad512.Store(e, ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(row.Slice(i));
         }
         // 3. scale by 1 / sum.
-        Vector512<float> inv = Vector512.Create(1f / Vector512.Sum(sum.Sum()));
+        Vector512<float> inv = Vector512.Create(1f / Vector512.Sum(Quad512.Sum(sum)));
         for (i = 0; i <= n - W; i += W)
             (Vector512.LoadUnsafe(ref p, (nuint)i) * inv).StoreUnsafe(ref p, (nuint)i);
         float s = inv.GetElement(0);

@@ -206,18 +206,18 @@ internal readonly struct EluOp(float alpha) : IUnaryOp
 internal readonly struct LeakyReluOp(float slope) : IUnaryOp
 {
     public float Invoke(float x) => x <= 0f ? (slope == 0f ? 0f : x * slope) : x;
-    public Quad128 Invoke(Quad128 x) => Quad128.Select(x.LessThanOrEqual(0f), slope == 0f ? default : x * slope, x);
-    public Quad256 Invoke(Quad256 x) => Quad256.Select(x.LessThanOrEqual(0f), slope == 0f ? default : x * slope, x);
-    public Quad512 Invoke(Quad512 x) => Quad512.Select(x.LessThanOrEqual(0f), slope == 0f ? default : x * slope, x);
+    public Quad128 Invoke(Quad128 x) => Quad128.Select(Quad128.LessThanOrEqual(x, 0f), slope == 0f ? default : x * slope, x);
+    public Quad256 Invoke(Quad256 x) => Quad256.Select(Quad256.LessThanOrEqual(x, 0f), slope == 0f ? default : x * slope, x);
+    public Quad512 Invoke(Quad512 x) => Quad512.Select(Quad512.LessThanOrEqual(x, 0f), slope == 0f ? default : x * slope, x);
 }
 
 /// <summary>Step: x &gt;= 0 ? 1 : low (0 or -1); NaN passes through.</summary>
 internal readonly struct StepOp(float low) : IUnaryOp
 {
     public float Invoke(float x) => x >= 0f ? 1f : float.IsNaN(x) ? x : low;
-    public Quad128 Invoke(Quad128 x) => Quad128.Select(x.GreaterThanOrEqual(0f), Quad128.Splat(1f), Quad128.Select(x.IsNotNaN(), Quad128.Splat(low), x));
-    public Quad256 Invoke(Quad256 x) => Quad256.Select(x.GreaterThanOrEqual(0f), Quad256.Splat(1f), Quad256.Select(x.IsNotNaN(), Quad256.Splat(low), x));
-    public Quad512 Invoke(Quad512 x) => Quad512.Select(x.GreaterThanOrEqual(0f), Quad512.Splat(1f), Quad512.Select(x.IsNotNaN(), Quad512.Splat(low), x));
+    public Quad128 Invoke(Quad128 x) => Quad128.Select(Quad128.GreaterThanOrEqual(x, 0f), Quad128.Splat(1f), Quad128.Select(Quad128.IsNotNaN(x), Quad128.Splat(low), x));
+    public Quad256 Invoke(Quad256 x) => Quad256.Select(Quad256.GreaterThanOrEqual(x, 0f), Quad256.Splat(1f), Quad256.Select(Quad256.IsNotNaN(x), Quad256.Splat(low), x));
+    public Quad512 Invoke(Quad512 x) => Quad512.Select(Quad512.GreaterThanOrEqual(x, 0f), Quad512.Splat(1f), Quad512.Select(Quad512.IsNotNaN(x), Quad512.Splat(low), x));
 }
 
 /// <summary>d *= y (1 - y).</summary>
@@ -242,18 +242,18 @@ internal readonly struct TanhDerivativeOp : IBinaryOp
 internal readonly struct LeakyReluDerivativeOp(float slope) : IBinaryOp
 {
     public float Invoke(float y, float d) => y > 0f ? d : d * slope;
-    public Quad128 Invoke(Quad128 y, Quad128 d) => Quad128.Select(y.GreaterThan(0f), d, d * slope);
-    public Quad256 Invoke(Quad256 y, Quad256 d) => Quad256.Select(y.GreaterThan(0f), d, d * slope);
-    public Quad512 Invoke(Quad512 y, Quad512 d) => Quad512.Select(y.GreaterThan(0f), d, d * slope);
+    public Quad128 Invoke(Quad128 y, Quad128 d) => Quad128.Select(Quad128.GreaterThan(y, 0f), d, d * slope);
+    public Quad256 Invoke(Quad256 y, Quad256 d) => Quad256.Select(Quad256.GreaterThan(y, 0f), d, d * slope);
+    public Quad512 Invoke(Quad512 y, Quad512 d) => Quad512.Select(Quad512.GreaterThan(y, 0f), d, d * slope);
 }
 
 /// <summary>d *= y &gt; 0 ? 1 : y + a.</summary>
 internal readonly struct EluDerivativeOp(float alpha) : IBinaryOp
 {
     public float Invoke(float y, float d) => d * (y > 0f ? 1f : y + alpha);
-    public Quad128 Invoke(Quad128 y, Quad128 d) => d * Quad128.Select(y.GreaterThan(0f), Quad128.Splat(1f), y + alpha);
-    public Quad256 Invoke(Quad256 y, Quad256 d) => d * Quad256.Select(y.GreaterThan(0f), Quad256.Splat(1f), y + alpha);
-    public Quad512 Invoke(Quad512 y, Quad512 d) => d * Quad512.Select(y.GreaterThan(0f), Quad512.Splat(1f), y + alpha);
+    public Quad128 Invoke(Quad128 y, Quad128 d) => d * Quad128.Select(Quad128.GreaterThan(y, 0f), Quad128.Splat(1f), y + alpha);
+    public Quad256 Invoke(Quad256 y, Quad256 d) => d * Quad256.Select(Quad256.GreaterThan(y, 0f), Quad256.Splat(1f), y + alpha);
+    public Quad512 Invoke(Quad512 y, Quad512 d) => d * Quad512.Select(Quad512.GreaterThan(y, 0f), Quad512.Splat(1f), y + alpha);
 }
 
 /// <summary>d *= sigmoid(u) recovered from y = softplus(u): 1 - e^-y = -expm1(-y).</summary>
