@@ -133,6 +133,26 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
         new(Vector128.ConditionalSelect(mask.A, x.A, y.A), Vector128.ConditionalSelect(mask.B, x.B, y.B),
             Vector128.ConditionalSelect(mask.C, x.C, y.C), Vector128.ConditionalSelect(mask.D, x.D, y.D));
 
+    /// <summary>n / d for d &gt;= 1 (see <see cref="VectorMath.Divide(Vector128{float}, Vector128{float})"/>).</summary>
+    public static Quad128 Divide(Quad128 n, Quad128 d) =>
+        new(VectorMath.Divide(n.A, d.A), VectorMath.Divide(n.B, d.B), VectorMath.Divide(n.C, d.C), VectorMath.Divide(n.D, d.D));
+
+    /// <summary>x &gt;= s ? a : b per lane (compare and blend written together, so AVX-512 can blend under a mask register).</summary>
+    public static Quad128 SelectWhereAtLeast(Quad128 x, float s, Quad128 a, Quad128 b)
+    {
+        Vector128<float> v = Vector128.Create(s);
+        return new(Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x.A, v), a.A, b.A), Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x.B, v), a.B, b.B),
+            Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x.C, v), a.C, b.C), Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x.D, v), a.D, b.D));
+    }
+
+    /// <summary>x &gt; s ? a : b per lane.</summary>
+    public static Quad128 SelectWhereGreater(Quad128 x, float s, Quad128 a, Quad128 b)
+    {
+        Vector128<float> v = Vector128.Create(s);
+        return new(Vector128.ConditionalSelect(Vector128.GreaterThan(x.A, v), a.A, b.A), Vector128.ConditionalSelect(Vector128.GreaterThan(x.B, v), a.B, b.B),
+            Vector128.ConditionalSelect(Vector128.GreaterThan(x.C, v), a.C, b.C), Vector128.ConditionalSelect(Vector128.GreaterThan(x.D, v), a.D, b.D));
+    }
+
     /// <summary>Sum of the four vectors in a fixed order.</summary>
     public static Vector128<float> Sum(Quad128 x) => (x.A + x.B) + (x.C + x.D);
 }

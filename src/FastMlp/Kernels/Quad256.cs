@@ -134,6 +134,26 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
         new(Vector256.ConditionalSelect(mask.A, x.A, y.A), Vector256.ConditionalSelect(mask.B, x.B, y.B),
             Vector256.ConditionalSelect(mask.C, x.C, y.C), Vector256.ConditionalSelect(mask.D, x.D, y.D));
 
+    /// <summary>n / d for d &gt;= 1 (see <see cref="VectorMath.Divide(Vector256{float}, Vector256{float})"/>).</summary>
+    public static Quad256 Divide(Quad256 n, Quad256 d) =>
+        new(VectorMath.Divide(n.A, d.A), VectorMath.Divide(n.B, d.B), VectorMath.Divide(n.C, d.C), VectorMath.Divide(n.D, d.D));
+
+    /// <summary>x &gt;= s ? a : b per lane (compare and blend written together, so AVX-512 can blend under a mask register).</summary>
+    public static Quad256 SelectWhereAtLeast(Quad256 x, float s, Quad256 a, Quad256 b)
+    {
+        Vector256<float> v = Vector256.Create(s);
+        return new(Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x.A, v), a.A, b.A), Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x.B, v), a.B, b.B),
+            Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x.C, v), a.C, b.C), Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x.D, v), a.D, b.D));
+    }
+
+    /// <summary>x &gt; s ? a : b per lane.</summary>
+    public static Quad256 SelectWhereGreater(Quad256 x, float s, Quad256 a, Quad256 b)
+    {
+        Vector256<float> v = Vector256.Create(s);
+        return new(Vector256.ConditionalSelect(Vector256.GreaterThan(x.A, v), a.A, b.A), Vector256.ConditionalSelect(Vector256.GreaterThan(x.B, v), a.B, b.B),
+            Vector256.ConditionalSelect(Vector256.GreaterThan(x.C, v), a.C, b.C), Vector256.ConditionalSelect(Vector256.GreaterThan(x.D, v), a.D, b.D));
+    }
+
     /// <summary>Sum of the four vectors in a fixed order.</summary>
     public static Vector256<float> Sum(Quad256 x) => (x.A + x.B) + (x.C + x.D);
 }

@@ -134,6 +134,26 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
         new(Vector512.ConditionalSelect(mask.A, x.A, y.A), Vector512.ConditionalSelect(mask.B, x.B, y.B),
             Vector512.ConditionalSelect(mask.C, x.C, y.C), Vector512.ConditionalSelect(mask.D, x.D, y.D));
 
+    /// <summary>n / d for d &gt;= 1 (see <see cref="VectorMath.Divide(Vector512{float}, Vector512{float})"/>).</summary>
+    public static Quad512 Divide(Quad512 n, Quad512 d) =>
+        new(VectorMath.Divide(n.A, d.A), VectorMath.Divide(n.B, d.B), VectorMath.Divide(n.C, d.C), VectorMath.Divide(n.D, d.D));
+
+    /// <summary>x &gt;= s ? a : b per lane (compare and blend written together, so AVX-512 can blend under a mask register).</summary>
+    public static Quad512 SelectWhereAtLeast(Quad512 x, float s, Quad512 a, Quad512 b)
+    {
+        Vector512<float> v = Vector512.Create(s);
+        return new(Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x.A, v), a.A, b.A), Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x.B, v), a.B, b.B),
+            Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x.C, v), a.C, b.C), Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x.D, v), a.D, b.D));
+    }
+
+    /// <summary>x &gt; s ? a : b per lane.</summary>
+    public static Quad512 SelectWhereGreater(Quad512 x, float s, Quad512 a, Quad512 b)
+    {
+        Vector512<float> v = Vector512.Create(s);
+        return new(Vector512.ConditionalSelect(Vector512.GreaterThan(x.A, v), a.A, b.A), Vector512.ConditionalSelect(Vector512.GreaterThan(x.B, v), a.B, b.B),
+            Vector512.ConditionalSelect(Vector512.GreaterThan(x.C, v), a.C, b.C), Vector512.ConditionalSelect(Vector512.GreaterThan(x.D, v), a.D, b.D));
+    }
+
     /// <summary>Sum of the four vectors in a fixed order.</summary>
     public static Vector512<float> Sum(Quad512 x) => (x.A + x.B) + (x.C + x.D);
 }

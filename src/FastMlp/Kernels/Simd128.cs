@@ -80,7 +80,7 @@ internal static class Simd128
         Quad128 y = p * f * z;
         y = Quad128.MulAdd(k, Ln2Lo, y);
         y = Quad128.MulAdd(z, -0.5f, y);
-        y = y + c / u;
+        y = y + Quad128.Divide(c, u);
         return Quad128.MulAdd(k, Ln2Hi, f + y);
     }
 
@@ -89,30 +89,30 @@ internal static class Simd128
     {
         // -|x| <= 0, so only the lower clamp is needed.
         Quad128 t = ExpClamped(Quad128.AtLeast(Quad128.NegAbs(x), ExpClampLow));
-        Quad128 num = Quad128.Select(Quad128.GreaterThanOrEqual(x, 0f), Quad128.Splat(1f), t);
-        return num / (t + 1f);
+        Quad128 num = Quad128.SelectWhereAtLeast(x, 0f, Quad128.Splat(1f), t);
+        return Quad128.Divide(num, t + 1f);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Tanh(Quad128 x)
     {
-        // m = expm1(-2|x|) in [-1, 0]; tanh|x| = m / (-2 - m). -2|x| <= 0: only the lower clamp is needed.
+        // m = expm1(-2|x|) in [-1, 0]; tanh|x| = -m / (2 + m). -2|x| <= 0: only the lower clamp is needed.
         Quad128 m = ExpM1Clamped(Quad128.AtLeast(Quad128.Abs(x) * -2f, ExpM1ClampLow));
-        Quad128 t = m / (-2f - m);
-        // Sign bit from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0 and tanh(+0) = +0).
+        Quad128 t = Quad128.Divide(m, m + 2f);
+        // |t| = tanh|x|: the sign bit comes from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0, tanh(+0) = +0).
         return Quad128.Select(Quad128.Splat(-0f), x, t);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Softplus(Quad128 x)
     {
-        Quad128 pos = Quad128.Select(Quad128.GreaterThan(x, 0f), x, default);
+        Quad128 pos = Quad128.SelectWhereGreater(x, 0f, x, default);
         return pos + Log1pUnit(ExpClamped(Quad128.AtLeast(Quad128.NegAbs(x), ExpClampLow)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Elu(Quad128 x, float alpha) =>
-        Quad128.Select(Quad128.GreaterThan(x, 0f), x, ExpM1(x) * alpha);
+        Quad128.SelectWhereGreater(x, 0f, x, ExpM1(x) * alpha);
 
     // ---------------------------------------------------------------- element-wise drivers
 

@@ -81,7 +81,7 @@ internal static class Simd256
         Quad256 y = p * f * z;
         y = Quad256.MulAdd(k, Ln2Lo, y);
         y = Quad256.MulAdd(z, -0.5f, y);
-        y = y + c / u;
+        y = y + Quad256.Divide(c, u);
         return Quad256.MulAdd(k, Ln2Hi, f + y);
     }
 
@@ -90,30 +90,30 @@ internal static class Simd256
     {
         // -|x| <= 0, so only the lower clamp is needed.
         Quad256 t = ExpClamped(Quad256.AtLeast(Quad256.NegAbs(x), ExpClampLow));
-        Quad256 num = Quad256.Select(Quad256.GreaterThanOrEqual(x, 0f), Quad256.Splat(1f), t);
-        return num / (t + 1f);
+        Quad256 num = Quad256.SelectWhereAtLeast(x, 0f, Quad256.Splat(1f), t);
+        return Quad256.Divide(num, t + 1f);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Tanh(Quad256 x)
     {
-        // m = expm1(-2|x|) in [-1, 0]; tanh|x| = m / (-2 - m). -2|x| <= 0: only the lower clamp is needed.
+        // m = expm1(-2|x|) in [-1, 0]; tanh|x| = -m / (2 + m). -2|x| <= 0: only the lower clamp is needed.
         Quad256 m = ExpM1Clamped(Quad256.AtLeast(Quad256.Abs(x) * -2f, ExpM1ClampLow));
-        Quad256 t = m / (-2f - m);
-        // Sign bit from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0 and tanh(+0) = +0).
+        Quad256 t = Quad256.Divide(m, m + 2f);
+        // |t| = tanh|x|: the sign bit comes from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0, tanh(+0) = +0).
         return Quad256.Select(Quad256.Splat(-0f), x, t);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Softplus(Quad256 x)
     {
-        Quad256 pos = Quad256.Select(Quad256.GreaterThan(x, 0f), x, default);
+        Quad256 pos = Quad256.SelectWhereGreater(x, 0f, x, default);
         return pos + Log1pUnit(ExpClamped(Quad256.AtLeast(Quad256.NegAbs(x), ExpClampLow)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Elu(Quad256 x, float alpha) =>
-        Quad256.Select(Quad256.GreaterThan(x, 0f), x, ExpM1(x) * alpha);
+        Quad256.SelectWhereGreater(x, 0f, x, ExpM1(x) * alpha);
 
     // ---------------------------------------------------------------- element-wise drivers
 

@@ -81,7 +81,7 @@ internal static class Simd512
         Quad512 y = p * f * z;
         y = Quad512.MulAdd(k, Ln2Lo, y);
         y = Quad512.MulAdd(z, -0.5f, y);
-        y = y + c / u;
+        y = y + Quad512.Divide(c, u);
         return Quad512.MulAdd(k, Ln2Hi, f + y);
     }
 
@@ -90,30 +90,30 @@ internal static class Simd512
     {
         // -|x| <= 0, so only the lower clamp is needed.
         Quad512 t = ExpClamped(Quad512.AtLeast(Quad512.NegAbs(x), ExpClampLow));
-        Quad512 num = Quad512.Select(Quad512.GreaterThanOrEqual(x, 0f), Quad512.Splat(1f), t);
-        return num / (t + 1f);
+        Quad512 num = Quad512.SelectWhereAtLeast(x, 0f, Quad512.Splat(1f), t);
+        return Quad512.Divide(num, t + 1f);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Tanh(Quad512 x)
     {
-        // m = expm1(-2|x|) in [-1, 0]; tanh|x| = m / (-2 - m). -2|x| <= 0: only the lower clamp is needed.
+        // m = expm1(-2|x|) in [-1, 0]; tanh|x| = -m / (2 + m). -2|x| <= 0: only the lower clamp is needed.
         Quad512 m = ExpM1Clamped(Quad512.AtLeast(Quad512.Abs(x) * -2f, ExpM1ClampLow));
-        Quad512 t = m / (-2f - m);
-        // Sign bit from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0 and tanh(+0) = +0).
+        Quad512 t = Quad512.Divide(m, m + 2f);
+        // |t| = tanh|x|: the sign bit comes from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0, tanh(+0) = +0).
         return Quad512.Select(Quad512.Splat(-0f), x, t);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Softplus(Quad512 x)
     {
-        Quad512 pos = Quad512.Select(Quad512.GreaterThan(x, 0f), x, default);
+        Quad512 pos = Quad512.SelectWhereGreater(x, 0f, x, default);
         return pos + Log1pUnit(ExpClamped(Quad512.AtLeast(Quad512.NegAbs(x), ExpClampLow)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Elu(Quad512 x, float alpha) =>
-        Quad512.Select(Quad512.GreaterThan(x, 0f), x, ExpM1(x) * alpha);
+        Quad512.SelectWhereGreater(x, 0f, x, ExpM1(x) * alpha);
 
     // ---------------------------------------------------------------- element-wise drivers
 
