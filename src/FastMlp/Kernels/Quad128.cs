@@ -54,23 +54,35 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
         return new(x, x, x, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator +(Quad128 x, Quad128 y) => new(x.A + y.A, x.B + y.B, x.C + y.C, x.D + y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator -(Quad128 x, Quad128 y) => new(x.A - y.A, x.B - y.B, x.C - y.C, x.D - y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator *(Quad128 x, Quad128 y) => new(x.A * y.A, x.B * y.B, x.C * y.C, x.D * y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator /(Quad128 x, Quad128 y) => new(x.A / y.A, x.B / y.B, x.C / y.C, x.D / y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator &(Quad128 x, Quad128 y) => new(x.A & y.A, x.B & y.B, x.C & y.C, x.D & y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator |(Quad128 x, Quad128 y) => new(x.A | y.A, x.B | y.B, x.C | y.C, x.D | y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator -(Quad128 x) => new(-x.A, -x.B, -x.C, -x.D);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator +(Quad128 x, float s) { Vector128<float> v = Vector128.Create(s); return new(x.A + v, x.B + v, x.C + v, x.D + v); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator -(float s, Quad128 x) { Vector128<float> v = Vector128.Create(s); return new(v - x.A, v - x.B, v - x.C, v - x.D); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 operator *(Quad128 x, float s) { Vector128<float> v = Vector128.Create(s); return new(x.A * v, x.B * v, x.C * v, x.D * v); }
 
     /// <summary>x * y + z, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 MulAdd(Quad128 x, Quad128 y, Quad128 z) =>
         new(VectorMath.MulAdd(x.A, y.A, z.A), VectorMath.MulAdd(x.B, y.B, z.B), VectorMath.MulAdd(x.C, y.C, z.C), VectorMath.MulAdd(x.D, y.D, z.D));
 
     /// <summary>x * y + c, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 MulAdd(Quad128 x, Quad128 y, float c)
     {
         Vector128<float> v = Vector128.Create(c);
@@ -78,6 +90,7 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
     }
 
     /// <summary>x * c + y, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 MulAdd(Quad128 x, float c, Quad128 y)
     {
         Vector128<float> v = Vector128.Create(c);
@@ -85,59 +98,74 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
     }
 
     /// <summary>Horner step p * x + c with a constant c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Horner(Quad128 p, Quad128 x, float c) => MulAdd(p, x, c);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Abs(Quad128 x) => new(Vector128.Abs(x.A), Vector128.Abs(x.B), Vector128.Abs(x.C), Vector128.Abs(x.D));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Round(Quad128 x) => new(Vector128.Round(x.A), Vector128.Round(x.B), Vector128.Round(x.C), Vector128.Round(x.D));
 
     /// <summary>-|x| by setting the sign bit (one instruction; NaN stays NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 NegAbs(Quad128 x) => x | Splat(-0f);
 
     /// <summary>max(x, low), NaN kept (see <see cref="VectorMath.AtLeast(Vector128{float}, float)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 AtLeast(Quad128 x, float low) =>
         new(VectorMath.AtLeast(x.A, low), VectorMath.AtLeast(x.B, low), VectorMath.AtLeast(x.C, low), VectorMath.AtLeast(x.D, low));
 
     /// <summary>min(x, high), NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 AtMost(Quad128 x, float high) =>
         new(VectorMath.AtMost(x.A, high), VectorMath.AtMost(x.B, high), VectorMath.AtMost(x.C, high), VectorMath.AtMost(x.D, high));
 
     /// <summary>p * 2^nf for integral nf in [-150, 129] (exact scaling with one rounding, overflow to +Inf, subnormals).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 ScaleByPow2(Quad128 p, Quad128 nf) =>
         new(VectorMath.ScaleByPow2(p.A, nf.A), VectorMath.ScaleByPow2(p.B, nf.B), VectorMath.ScaleByPow2(p.C, nf.C), VectorMath.ScaleByPow2(p.D, nf.D));
 
     /// <summary>2^nf for integral nf in [-126, 127].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Pow2(Quad128 nf) => new(VectorMath.Pow2(nf.A), VectorMath.Pow2(nf.B), VectorMath.Pow2(nf.C), VectorMath.Pow2(nf.D));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 GreaterThan(Quad128 x, float s)
     {
         Vector128<float> v = Vector128.Create(s);
         return new(Vector128.GreaterThan(x.A, v), Vector128.GreaterThan(x.B, v), Vector128.GreaterThan(x.C, v), Vector128.GreaterThan(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 GreaterThanOrEqual(Quad128 x, float s)
     {
         Vector128<float> v = Vector128.Create(s);
         return new(Vector128.GreaterThanOrEqual(x.A, v), Vector128.GreaterThanOrEqual(x.B, v), Vector128.GreaterThanOrEqual(x.C, v), Vector128.GreaterThanOrEqual(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 LessThanOrEqual(Quad128 x, float s)
     {
         Vector128<float> v = Vector128.Create(s);
         return new(Vector128.LessThanOrEqual(x.A, v), Vector128.LessThanOrEqual(x.B, v), Vector128.LessThanOrEqual(x.C, v), Vector128.LessThanOrEqual(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 IsNotNaN(Quad128 x) => new(Vector128.Equals(x.A, x.A), Vector128.Equals(x.B, x.B), Vector128.Equals(x.C, x.C), Vector128.Equals(x.D, x.D));
 
     /// <summary>Bitwise select: bits of <paramref name="x"/> where <paramref name="mask"/> is set, else of <paramref name="y"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Select(Quad128 mask, Quad128 x, Quad128 y) =>
         new(Vector128.ConditionalSelect(mask.A, x.A, y.A), Vector128.ConditionalSelect(mask.B, x.B, y.B),
             Vector128.ConditionalSelect(mask.C, x.C, y.C), Vector128.ConditionalSelect(mask.D, x.D, y.D));
 
     /// <summary>n / d for d &gt;= 1 (see <see cref="VectorMath.Divide(Vector128{float}, Vector128{float})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 Divide(Quad128 n, Quad128 d) =>
         new(VectorMath.Divide(n.A, d.A), VectorMath.Divide(n.B, d.B), VectorMath.Divide(n.C, d.C), VectorMath.Divide(n.D, d.D));
 
     /// <summary>x &gt;= s ? a : b per lane (compare and blend written together, so AVX-512 can blend under a mask register).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 SelectWhereAtLeast(Quad128 x, float s, Quad128 a, Quad128 b)
     {
         Vector128<float> v = Vector128.Create(s);
@@ -146,6 +174,7 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
     }
 
     /// <summary>x &gt; s ? a : b per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 SelectWhereGreater(Quad128 x, float s, Quad128 a, Quad128 b)
     {
         Vector128<float> v = Vector128.Create(s);
@@ -154,5 +183,6 @@ internal readonly struct Quad128(Vector128<float> a, Vector128<float> b, Vector1
     }
 
     /// <summary>Sum of the four vectors in a fixed order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum(Quad128 x) => (x.A + x.B) + (x.C + x.D);
 }

@@ -55,23 +55,35 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
         return new(x, x, x, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator +(Quad256 x, Quad256 y) => new(x.A + y.A, x.B + y.B, x.C + y.C, x.D + y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator -(Quad256 x, Quad256 y) => new(x.A - y.A, x.B - y.B, x.C - y.C, x.D - y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator *(Quad256 x, Quad256 y) => new(x.A * y.A, x.B * y.B, x.C * y.C, x.D * y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator /(Quad256 x, Quad256 y) => new(x.A / y.A, x.B / y.B, x.C / y.C, x.D / y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator &(Quad256 x, Quad256 y) => new(x.A & y.A, x.B & y.B, x.C & y.C, x.D & y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator |(Quad256 x, Quad256 y) => new(x.A | y.A, x.B | y.B, x.C | y.C, x.D | y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator -(Quad256 x) => new(-x.A, -x.B, -x.C, -x.D);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator +(Quad256 x, float s) { Vector256<float> v = Vector256.Create(s); return new(x.A + v, x.B + v, x.C + v, x.D + v); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator -(float s, Quad256 x) { Vector256<float> v = Vector256.Create(s); return new(v - x.A, v - x.B, v - x.C, v - x.D); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 operator *(Quad256 x, float s) { Vector256<float> v = Vector256.Create(s); return new(x.A * v, x.B * v, x.C * v, x.D * v); }
 
     /// <summary>x * y + z, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 MulAdd(Quad256 x, Quad256 y, Quad256 z) =>
         new(VectorMath.MulAdd(x.A, y.A, z.A), VectorMath.MulAdd(x.B, y.B, z.B), VectorMath.MulAdd(x.C, y.C, z.C), VectorMath.MulAdd(x.D, y.D, z.D));
 
     /// <summary>x * y + c, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 MulAdd(Quad256 x, Quad256 y, float c)
     {
         Vector256<float> v = Vector256.Create(c);
@@ -79,6 +91,7 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
     }
 
     /// <summary>x * c + y, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 MulAdd(Quad256 x, float c, Quad256 y)
     {
         Vector256<float> v = Vector256.Create(c);
@@ -86,59 +99,74 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
     }
 
     /// <summary>Horner step p * x + c with a constant c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Horner(Quad256 p, Quad256 x, float c) => MulAdd(p, x, c);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Abs(Quad256 x) => new(Vector256.Abs(x.A), Vector256.Abs(x.B), Vector256.Abs(x.C), Vector256.Abs(x.D));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Round(Quad256 x) => new(Vector256.Round(x.A), Vector256.Round(x.B), Vector256.Round(x.C), Vector256.Round(x.D));
 
     /// <summary>-|x| by setting the sign bit (one instruction; NaN stays NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 NegAbs(Quad256 x) => x | Splat(-0f);
 
     /// <summary>max(x, low), NaN kept (see <see cref="VectorMath.AtLeast(Vector256{float}, float)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 AtLeast(Quad256 x, float low) =>
         new(VectorMath.AtLeast(x.A, low), VectorMath.AtLeast(x.B, low), VectorMath.AtLeast(x.C, low), VectorMath.AtLeast(x.D, low));
 
     /// <summary>min(x, high), NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 AtMost(Quad256 x, float high) =>
         new(VectorMath.AtMost(x.A, high), VectorMath.AtMost(x.B, high), VectorMath.AtMost(x.C, high), VectorMath.AtMost(x.D, high));
 
     /// <summary>p * 2^nf for integral nf in [-150, 129] (exact scaling with one rounding, overflow to +Inf, subnormals).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 ScaleByPow2(Quad256 p, Quad256 nf) =>
         new(VectorMath.ScaleByPow2(p.A, nf.A), VectorMath.ScaleByPow2(p.B, nf.B), VectorMath.ScaleByPow2(p.C, nf.C), VectorMath.ScaleByPow2(p.D, nf.D));
 
     /// <summary>2^nf for integral nf in [-126, 127].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Pow2(Quad256 nf) => new(VectorMath.Pow2(nf.A), VectorMath.Pow2(nf.B), VectorMath.Pow2(nf.C), VectorMath.Pow2(nf.D));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 GreaterThan(Quad256 x, float s)
     {
         Vector256<float> v = Vector256.Create(s);
         return new(Vector256.GreaterThan(x.A, v), Vector256.GreaterThan(x.B, v), Vector256.GreaterThan(x.C, v), Vector256.GreaterThan(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 GreaterThanOrEqual(Quad256 x, float s)
     {
         Vector256<float> v = Vector256.Create(s);
         return new(Vector256.GreaterThanOrEqual(x.A, v), Vector256.GreaterThanOrEqual(x.B, v), Vector256.GreaterThanOrEqual(x.C, v), Vector256.GreaterThanOrEqual(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 LessThanOrEqual(Quad256 x, float s)
     {
         Vector256<float> v = Vector256.Create(s);
         return new(Vector256.LessThanOrEqual(x.A, v), Vector256.LessThanOrEqual(x.B, v), Vector256.LessThanOrEqual(x.C, v), Vector256.LessThanOrEqual(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 IsNotNaN(Quad256 x) => new(Vector256.Equals(x.A, x.A), Vector256.Equals(x.B, x.B), Vector256.Equals(x.C, x.C), Vector256.Equals(x.D, x.D));
 
     /// <summary>Bitwise select: bits of <paramref name="x"/> where <paramref name="mask"/> is set, else of <paramref name="y"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Select(Quad256 mask, Quad256 x, Quad256 y) =>
         new(Vector256.ConditionalSelect(mask.A, x.A, y.A), Vector256.ConditionalSelect(mask.B, x.B, y.B),
             Vector256.ConditionalSelect(mask.C, x.C, y.C), Vector256.ConditionalSelect(mask.D, x.D, y.D));
 
     /// <summary>n / d for d &gt;= 1 (see <see cref="VectorMath.Divide(Vector256{float}, Vector256{float})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 Divide(Quad256 n, Quad256 d) =>
         new(VectorMath.Divide(n.A, d.A), VectorMath.Divide(n.B, d.B), VectorMath.Divide(n.C, d.C), VectorMath.Divide(n.D, d.D));
 
     /// <summary>x &gt;= s ? a : b per lane (compare and blend written together, so AVX-512 can blend under a mask register).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 SelectWhereAtLeast(Quad256 x, float s, Quad256 a, Quad256 b)
     {
         Vector256<float> v = Vector256.Create(s);
@@ -147,6 +175,7 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
     }
 
     /// <summary>x &gt; s ? a : b per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad256 SelectWhereGreater(Quad256 x, float s, Quad256 a, Quad256 b)
     {
         Vector256<float> v = Vector256.Create(s);
@@ -155,5 +184,6 @@ internal readonly struct Quad256(Vector256<float> a, Vector256<float> b, Vector2
     }
 
     /// <summary>Sum of the four vectors in a fixed order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Sum(Quad256 x) => (x.A + x.B) + (x.C + x.D);
 }

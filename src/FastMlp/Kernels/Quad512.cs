@@ -55,23 +55,35 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
         return new(x, x, x, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator +(Quad512 x, Quad512 y) => new(x.A + y.A, x.B + y.B, x.C + y.C, x.D + y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator -(Quad512 x, Quad512 y) => new(x.A - y.A, x.B - y.B, x.C - y.C, x.D - y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator *(Quad512 x, Quad512 y) => new(x.A * y.A, x.B * y.B, x.C * y.C, x.D * y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator /(Quad512 x, Quad512 y) => new(x.A / y.A, x.B / y.B, x.C / y.C, x.D / y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator &(Quad512 x, Quad512 y) => new(x.A & y.A, x.B & y.B, x.C & y.C, x.D & y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator |(Quad512 x, Quad512 y) => new(x.A | y.A, x.B | y.B, x.C | y.C, x.D | y.D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator -(Quad512 x) => new(-x.A, -x.B, -x.C, -x.D);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator +(Quad512 x, float s) { Vector512<float> v = Vector512.Create(s); return new(x.A + v, x.B + v, x.C + v, x.D + v); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator -(float s, Quad512 x) { Vector512<float> v = Vector512.Create(s); return new(v - x.A, v - x.B, v - x.C, v - x.D); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 operator *(Quad512 x, float s) { Vector512<float> v = Vector512.Create(s); return new(x.A * v, x.B * v, x.C * v, x.D * v); }
 
     /// <summary>x * y + z, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 MulAdd(Quad512 x, Quad512 y, Quad512 z) =>
         new(VectorMath.MulAdd(x.A, y.A, z.A), VectorMath.MulAdd(x.B, y.B, z.B), VectorMath.MulAdd(x.C, y.C, z.C), VectorMath.MulAdd(x.D, y.D, z.D));
 
     /// <summary>x * y + c, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 MulAdd(Quad512 x, Quad512 y, float c)
     {
         Vector512<float> v = Vector512.Create(c);
@@ -79,6 +91,7 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
     }
 
     /// <summary>x * c + y, fused where the path has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 MulAdd(Quad512 x, float c, Quad512 y)
     {
         Vector512<float> v = Vector512.Create(c);
@@ -86,59 +99,74 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
     }
 
     /// <summary>Horner step p * x + c with a constant c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Horner(Quad512 p, Quad512 x, float c) => MulAdd(p, x, c);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Abs(Quad512 x) => new(Vector512.Abs(x.A), Vector512.Abs(x.B), Vector512.Abs(x.C), Vector512.Abs(x.D));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Round(Quad512 x) => new(Vector512.Round(x.A), Vector512.Round(x.B), Vector512.Round(x.C), Vector512.Round(x.D));
 
     /// <summary>-|x| by setting the sign bit (one instruction; NaN stays NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 NegAbs(Quad512 x) => x | Splat(-0f);
 
     /// <summary>max(x, low), NaN kept (see <see cref="VectorMath.AtLeast(Vector512{float}, float)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 AtLeast(Quad512 x, float low) =>
         new(VectorMath.AtLeast(x.A, low), VectorMath.AtLeast(x.B, low), VectorMath.AtLeast(x.C, low), VectorMath.AtLeast(x.D, low));
 
     /// <summary>min(x, high), NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 AtMost(Quad512 x, float high) =>
         new(VectorMath.AtMost(x.A, high), VectorMath.AtMost(x.B, high), VectorMath.AtMost(x.C, high), VectorMath.AtMost(x.D, high));
 
     /// <summary>p * 2^nf for integral nf in [-150, 129] (exact scaling with one rounding, overflow to +Inf, subnormals).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 ScaleByPow2(Quad512 p, Quad512 nf) =>
         new(VectorMath.ScaleByPow2(p.A, nf.A), VectorMath.ScaleByPow2(p.B, nf.B), VectorMath.ScaleByPow2(p.C, nf.C), VectorMath.ScaleByPow2(p.D, nf.D));
 
     /// <summary>2^nf for integral nf in [-126, 127].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Pow2(Quad512 nf) => new(VectorMath.Pow2(nf.A), VectorMath.Pow2(nf.B), VectorMath.Pow2(nf.C), VectorMath.Pow2(nf.D));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 GreaterThan(Quad512 x, float s)
     {
         Vector512<float> v = Vector512.Create(s);
         return new(Vector512.GreaterThan(x.A, v), Vector512.GreaterThan(x.B, v), Vector512.GreaterThan(x.C, v), Vector512.GreaterThan(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 GreaterThanOrEqual(Quad512 x, float s)
     {
         Vector512<float> v = Vector512.Create(s);
         return new(Vector512.GreaterThanOrEqual(x.A, v), Vector512.GreaterThanOrEqual(x.B, v), Vector512.GreaterThanOrEqual(x.C, v), Vector512.GreaterThanOrEqual(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 LessThanOrEqual(Quad512 x, float s)
     {
         Vector512<float> v = Vector512.Create(s);
         return new(Vector512.LessThanOrEqual(x.A, v), Vector512.LessThanOrEqual(x.B, v), Vector512.LessThanOrEqual(x.C, v), Vector512.LessThanOrEqual(x.D, v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 IsNotNaN(Quad512 x) => new(Vector512.Equals(x.A, x.A), Vector512.Equals(x.B, x.B), Vector512.Equals(x.C, x.C), Vector512.Equals(x.D, x.D));
 
     /// <summary>Bitwise select: bits of <paramref name="x"/> where <paramref name="mask"/> is set, else of <paramref name="y"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Select(Quad512 mask, Quad512 x, Quad512 y) =>
         new(Vector512.ConditionalSelect(mask.A, x.A, y.A), Vector512.ConditionalSelect(mask.B, x.B, y.B),
             Vector512.ConditionalSelect(mask.C, x.C, y.C), Vector512.ConditionalSelect(mask.D, x.D, y.D));
 
     /// <summary>n / d for d &gt;= 1 (see <see cref="VectorMath.Divide(Vector512{float}, Vector512{float})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 Divide(Quad512 n, Quad512 d) =>
         new(VectorMath.Divide(n.A, d.A), VectorMath.Divide(n.B, d.B), VectorMath.Divide(n.C, d.C), VectorMath.Divide(n.D, d.D));
 
     /// <summary>x &gt;= s ? a : b per lane (compare and blend written together, so AVX-512 can blend under a mask register).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 SelectWhereAtLeast(Quad512 x, float s, Quad512 a, Quad512 b)
     {
         Vector512<float> v = Vector512.Create(s);
@@ -147,6 +175,7 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
     }
 
     /// <summary>x &gt; s ? a : b per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad512 SelectWhereGreater(Quad512 x, float s, Quad512 a, Quad512 b)
     {
         Vector512<float> v = Vector512.Create(s);
@@ -155,5 +184,6 @@ internal readonly struct Quad512(Vector512<float> a, Vector512<float> b, Vector5
     }
 
     /// <summary>Sum of the four vectors in a fixed order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Sum(Quad512 x) => (x.A + x.B) + (x.C + x.D);
 }
