@@ -165,23 +165,24 @@ internal static class Simd128
         }
     }
 
-    /// <summary>Row-wise softmax in place; a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
-    public static void Softmax(Span<float> data, int width)
+    /// <summary>Row-wise softmax of x into y (x and y may be the same span); a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
+    public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int width)
     {
-        for (int r = 0; r < data.Length; r += width)
-            SoftmaxRow(data.Slice(r, width));
+        for (int r = 0; r < x.Length; r += width)
+            SoftmaxRow(x.Slice(r, width), y.Slice(r, width));
     }
 
-    private static void SoftmaxRow(Span<float> row)
+    private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
-        int n = row.Length, i = 0, q = Quad128.Count;
-        ref float p = ref MemoryMarshal.GetReference(row);
+        int n = x.Length, i = 0, q = Quad128.Count;
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float py = ref MemoryMarshal.GetReference(y);
         // 1. maximum. Native max: with a NaN in the row it may return anything, but then step 2 turns the NaN into a
         // NaN sum and the whole row becomes NaN anyway; only the +Inf branch has to look for NaN itself.
         Vector128<float> m0 = Vector128.Create(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
         for (; i <= n - q; i += q)
         {
-            Quad128 v = Quad128.Load(ref p, (nuint)i);
+            Quad128 v = Quad128.Load(ref px, (nuint)i);
             m0 = Vector128.MaxNative(m0, v.A);
             m1 = Vector128.MaxNative(m1, v.B);
             m2 = Vector128.MaxNative(m2, v.C);
@@ -190,11 +191,15 @@ internal static class Simd128
         Vector128<float> vmax = Vector128.MaxNative(Vector128.MaxNative(m0, m1), Vector128.MaxNative(m2, m3));
         float max = float.NegativeInfinity;
         for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; }
-        for (; i < n; i++) { float e = Unsafe.Add(ref p, i); if (e > max) max = e; }
+        for (; i < n; i++) { float e = Unsafe.Add(ref px, i); if (e > max) max = e; }
         if (float.IsPositiveInfinity(max))
         {
-            if (HasNaN(row)) row.Fill(float.NaN);
-            else ActivationKernels.SoftmaxInfiniteRow(row);
+            if (HasNaN(x)) y.Fill(float.NaN);
+            else
+            {
+                x.CopyTo(y);
+                ActivationKernels.SoftmaxInfiniteRow(y);
+            }
             return;
         }
         // 2. e^(z - max) and their sum; z - max <= 0 (or NaN), so only the lower clamp is needed. The tail is padded
@@ -203,26 +208,26 @@ internal static class Simd128
         Quad128 sum = default;
         for (i = 0; i <= n - q; i += q)
         {
-            Quad128 e = ExpClamped(Quad128.AtLeast(Quad128.Load(ref p, (nuint)i) + negMax, ExpClampLow));
-            Quad128.Store(e, ref p, (nuint)i);
+            Quad128 e = ExpClamped(Quad128.AtLeast(Quad128.Load(ref px, (nuint)i) + negMax, ExpClampLow));
+            Quad128.Store(e, ref py, (nuint)i);
             sum += e;
         }
         if (i < n)
         {
             Span<float> buf = stackalloc float[q];
             buf.Fill(float.NegativeInfinity);
-            row.Slice(i).CopyTo(buf);
+            x.Slice(i).CopyTo(buf);
             Quad128 e = ExpClamped(Quad128.AtLeast(Quad128.Load(ref buf[0], 0) + negMax, ExpClampLow));
             sum += e;
             Quad128.Store(e, ref buf[0], 0);
-            buf.Slice(0, n - i).CopyTo(row.Slice(i));
+            buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
         // 3. scale by 1 / sum.
         Vector128<float> inv = Vector128.Create(1f / Vector128.Sum(Quad128.Sum(sum)));
         for (i = 0; i <= n - W; i += W)
-            (Vector128.LoadUnsafe(ref p, (nuint)i) * inv).StoreUnsafe(ref p, (nuint)i);
+            (Vector128.LoadUnsafe(ref py, (nuint)i) * inv).StoreUnsafe(ref py, (nuint)i);
         float s = inv.GetElement(0);
-        for (; i < n; i++) Unsafe.Add(ref p, i) *= s;
+        for (; i < n; i++) Unsafe.Add(ref py, i) *= s;
     }
 
     private static bool HasNaN(ReadOnlySpan<float> row)

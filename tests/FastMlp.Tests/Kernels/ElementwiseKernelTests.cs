@@ -122,6 +122,22 @@ public class ElementwiseKernelTests
     }
 
     [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
+    public void Softmax_OutOfPlace_SameBitsAsInPlace_InputUntouched(KernelPath path)
+    {
+        for (int width = 1; width <= MaxLength; width += 3)
+        {
+            float[] x = Data(2 * width, width + 7, 30f);
+            if (width > 5) { x[3] = float.PositiveInfinity; x[width + 1] = float.NaN; }
+            float[] copy = (float[])x.Clone(), inPlace = (float[])x.Clone(), y = new float[x.Length];
+            ActivationKernels.Softmax(path, inPlace, width);
+            ActivationKernels.Softmax(path, x, y, width);
+            Assert.Equal(copy, x);
+            for (int i = 0; i < y.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(inPlace[i]) == BitConverter.SingleToInt32Bits(y[i]), $"{path} width {width} [{i}]: {inPlace[i]:R} vs {y[i]:R}");
+        }
+    }
+
+    [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
     public void Softmax_SpecialRows(KernelPath path)
     {
         for (int width = 1; width <= 37; width += 3)
