@@ -223,12 +223,14 @@ internal static class Simd256
             Quad256.Store(e, ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
-        // 3. scale by 1 / sum.
-        Vector256<float> inv = Vector256.Create(1f / Vector256.Sum(Quad256.Sum(sum)));
-        for (i = 0; i <= n - W; i += W)
+        // 3. scale by 1 / sum (a plain multiply: the same result in the quad loop, the vector loop and the scalar tail).
+        float invSum = 1f / Vector256.Sum(Quad256.Sum(sum));
+        Vector256<float> inv = Vector256.Create(invSum);
+        for (i = 0; i <= n - q; i += q)
+            Quad256.Store(Quad256.Load(ref py, (nuint)i) * invSum, ref py, (nuint)i);
+        for (; i <= n - W; i += W)
             (Vector256.LoadUnsafe(ref py, (nuint)i) * inv).StoreUnsafe(ref py, (nuint)i);
-        float s = inv.GetElement(0);
-        for (; i < n; i++) Unsafe.Add(ref py, i) *= s;
+        for (; i < n; i++) Unsafe.Add(ref py, i) *= invSum;
     }
 
     private static bool HasNaN(ReadOnlySpan<float> row)

@@ -223,12 +223,14 @@ internal static class Simd512
             Quad512.Store(e, ref buf[0], 0);
             buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
-        // 3. scale by 1 / sum.
-        Vector512<float> inv = Vector512.Create(1f / Vector512.Sum(Quad512.Sum(sum)));
-        for (i = 0; i <= n - W; i += W)
+        // 3. scale by 1 / sum (a plain multiply: the same result in the quad loop, the vector loop and the scalar tail).
+        float invSum = 1f / Vector512.Sum(Quad512.Sum(sum));
+        Vector512<float> inv = Vector512.Create(invSum);
+        for (i = 0; i <= n - q; i += q)
+            Quad512.Store(Quad512.Load(ref py, (nuint)i) * invSum, ref py, (nuint)i);
+        for (; i <= n - W; i += W)
             (Vector512.LoadUnsafe(ref py, (nuint)i) * inv).StoreUnsafe(ref py, (nuint)i);
-        float s = inv.GetElement(0);
-        for (; i < n; i++) Unsafe.Add(ref py, i) *= s;
+        for (; i < n; i++) Unsafe.Add(ref py, i) *= invSum;
     }
 
     private static bool HasNaN(ReadOnlySpan<float> row)
