@@ -103,16 +103,21 @@ internal static class ActivationKernels
     /// <summary>Row-wise softmax of a [rows x width] block, stable against overflow by subtracting the row maximum.</summary>
     public static void Softmax(Span<float> data, int width) => Softmax(KernelDispatch.Current, data, width);
 
-    internal static void Softmax(KernelPath path, Span<float> data, int width)
+    internal static void Softmax(KernelPath path, Span<float> data, int width) => Softmax(path, data, data, width);
+
+    /// <summary>Row-wise softmax of x into y (x and y may be the same span; otherwise they must not overlap).</summary>
+    internal static void Softmax(KernelPath path, ReadOnlySpan<float> x, Span<float> y, int width)
     {
-        if (width <= 0 || data.Length % width != 0) ThrowShort();
+        if (width <= 0 || x.Length % width != 0 || y.Length != x.Length) ThrowShort();
         switch (path)
         {
-            case KernelPath.Avx512: Simd512.Softmax(data, width); return;
-            case KernelPath.Avx2: Simd256.Softmax(data, width); return;
+            case KernelPath.Avx512: Simd512.Softmax(x, y, width); return;
+            case KernelPath.Avx2: Simd256.Softmax(x, y, width); return;
             case KernelPath.Vector128:
-            case KernelPath.Neon: Simd128.Softmax(data, width); return;
+            case KernelPath.Neon: Simd128.Softmax(x, y, width); return;
         }
+        x.CopyTo(y);
+        Span<float> data = y;
         for (int r = 0; r < data.Length; r += width)
         {
             Span<float> row = data.Slice(r, width);

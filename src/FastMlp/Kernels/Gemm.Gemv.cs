@@ -17,7 +17,8 @@ internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
     static abstract TVec PairSums(TVec a, TVec b);
     /// <summary>Adds neighbouring 128-bit lanes: lane l of the result is a's (or b's) lanes 2l + 2l+1 (256 and 512 bits only).</summary>
     static abstract TVec FoldLanes(TVec a, TVec b);
-    /// <summary>op on every lane, with the vector overload the element-wise kernels use on this path.</summary>
+    /// <summary>op on every lane of one vector: the element-wise operations work on quads, so v fills one (same bits in every
+    /// position; the three copies cost a few cycles per block of outputs, next to the block's dot products).</summary>
     static abstract TVec Apply<TOp>(TOp op, TVec v) where TOp : struct, IUnaryOp;
     /// <summary>v with lane <paramref name="lane"/> set to <paramref name="value"/>, in registers (a vector load of lanes just
     /// stored one by one would wait for the stores: no store-to-load forwarding from several narrow stores).</summary>
@@ -28,9 +29,9 @@ internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
 internal readonly struct NoActivationOp : IUnaryOp
 {
     public float Invoke(float x) => x;
-    public Vector128<float> Invoke(Vector128<float> x) => x;
-    public Vector256<float> Invoke(Vector256<float> x) => x;
-    public Vector512<float> Invoke(Vector512<float> x) => x;
+    public Quad128 Invoke(Quad128 x) => x;
+    public Quad256 Invoke(Quad256 x) => x;
+    public Quad512 Invoke(Quad512 x) => x;
 }
 
 /// <summary>AVX-512: the lane shuffles are vshufps and vshuff32x4 (there is no 512-bit horizontal add).</summary>
@@ -61,7 +62,7 @@ internal readonly struct Avx512GemvSimd : IGemvSimd<Vector512<float>>
     public static Vector512<float> FoldLanes(Vector512<float> a, Vector512<float> b) =>
         Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Apply<TOp>(TOp op, Vector512<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    public static Vector512<float> Apply<TOp>(TOp op, Vector512<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad512(v, v, v, v)).A;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WithLane(Vector512<float> v, int lane, float value) =>
         Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), Vector512.Create(value), v);
@@ -94,7 +95,7 @@ internal readonly struct Avx2GemvSimd : IGemvSimd<Vector256<float>>
     public static Vector256<float> FoldLanes(Vector256<float> a, Vector256<float> b) =>
         Avx.Permute2x128(a, b, 0x20) + Avx.Permute2x128(a, b, 0x31);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Apply<TOp>(TOp op, Vector256<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    public static Vector256<float> Apply<TOp>(TOp op, Vector256<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad256(v, v, v, v)).A;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> WithLane(Vector256<float> v, int lane, float value) =>
         Vector256.ConditionalSelect(Vector256.Equals(Vector256<int>.Indices, Vector256.Create(lane)).AsSingle(), Vector256.Create(value), v);
@@ -131,7 +132,7 @@ internal readonly struct Vector128GemvSimd : IGemvSimd<Vector128<float>>
     }
     public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad128(v, v, v, v)).A;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
         Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
@@ -163,7 +164,7 @@ internal readonly struct NeonGemvSimd : IGemvSimd<Vector128<float>>
     public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) => AdvSimd.Arm64.AddPairwise(a, b);
     public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(v);
+    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad128(v, v, v, v)).A;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
         Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);

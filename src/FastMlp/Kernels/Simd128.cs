@@ -12,9 +12,9 @@ namespace FastMlp.Kernels;
 /// drivers, row-wise softmax, level-1 operations and optimizer updates.
 /// </summary>
 /// <remarks>
-/// Tail strategy (every kernel): the last n mod W elements are copied into a W-wide stack buffer (padded with
-/// the operation's identity: 0 for sums, -Inf for softmax exponentials), processed by the same vector code and
-/// copied back. Each element therefore goes through exactly the same instructions wherever it sits, the result
+/// Tail strategy (every kernel): the last n mod W elements (n mod 4W for the quad-based math and element-wise
+/// drivers) are copied into a stack buffer of one vector (one quad) padded with the operation's identity (0 for
+/// sums, -Inf for softmax exponentials), processed by the same vector code and copied back. Each element therefore goes through exactly the same instructions wherever it sits, the result
 /// does not depend on alignment or on the position of the tail, and nothing reads or writes out of bounds.
 /// Reductions accumulate in a fixed order that depends on the length only.
 /// </remarks>
@@ -22,210 +22,220 @@ internal static class Simd128
 {
     private static int W => Vector128<float>.Count;
 
-    // ---------------------------------------------------------------- math
+    // ---------------------------------------------------------------- math (derivations in VectorMath)
 
+    /// <summary>S(r) ~ (e^r - 1)/r for |r| &lt;= ln2/2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> ExpPolyM1(Vector128<float> r)
+    private static Quad128 ExpSeries(Quad128 r) =>
+        Quad128.Horner(Quad128.Horner(Quad128.Horner(Quad128.Horner(Quad128.MulAdd(Quad128.Splat(S5), r, S4), r, S3), r, S2), r, S1), r, 1f);
+
+    /// <summary>e^x for x already clamped to [-104, 89] (or NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Quad128 ExpClamped(Quad128 xc)
     {
-        // expm1(r) = r + r^2 P(r), |r| <= ln2/2.
-        Vector128<float> p = MulAdd(Vector128.Create(E0), r, Vector128.Create(E1));
-        p = MulAdd(p, r, Vector128.Create(E2));
-        p = MulAdd(p, r, Vector128.Create(E3));
-        p = MulAdd(p, r, Vector128.Create(E4));
-        p = MulAdd(p, r, Vector128.Create(E5));
-        return MulAdd(p, r * r, r);
+        Quad128 nf = Quad128.Round(xc * Log2E);
+        Quad128 r = Quad128.MulAdd(nf, -Ln2Hi, xc);
+        r = Quad128.MulAdd(nf, -Ln2Lo, r);
+        return Quad128.ScaleByPow2(Quad128.MulAdd(ExpSeries(r), r, 1f), nf);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Pow2(Vector128<int> n) => Vector128.ShiftLeft(n + Vector128.Create(127), 23).AsSingle();
 
     /// <summary>e^x; NaN stays NaN, overflow gives +Inf, underflow 0 (subnormals correctly rounded from e^r).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Exp(Vector128<float> x)
+    public static Quad128 Exp(Quad128 x) => ExpClamped(Quad128.AtMost(Quad128.AtLeast(x, ExpClampLow), ExpClampHigh));
+
+    /// <summary>e^x - 1 for x already clamped to [-87.5, 88] (or NaN), with full relative accuracy near 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Quad128 ExpM1Clamped(Quad128 xc)
     {
-        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
-        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
-        Vector128<float> xc = Vector128.MinNative(Vector128.MaxNative(x, Vector128.Create(ExpClampLow)), Vector128.Create(ExpClampHigh));
-        Vector128<float> nf = Vector128.Round(xc * Vector128.Create(Log2E));
-        Vector128<float> r = MulAdd(nf, Vector128.Create(-Ln2Hi), xc);
-        r = MulAdd(nf, Vector128.Create(-Ln2Lo), r);
-        Vector128<float> p = ExpPolyM1(r) + Vector128<float>.One;
-        // Native (non-saturating) conversion: nf is an integer in [-150, 129] or NaN, whose garbage lanes the final select replaces.
-        Vector128<int> n = Vector128.ConvertToInt32Native(nf);
-        Vector128<int> n1 = Vector128.ShiftRightArithmetic(n, 1);
-        Vector128<float> result = p * Pow2(n1) * Pow2(n - n1);
-        return Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
+        Quad128 nf = Quad128.Round(xc * Log2E);
+        Quad128 r = Quad128.MulAdd(nf, -Ln2Hi, xc);
+        r = Quad128.MulAdd(nf, -Ln2Lo, r);
+        Quad128 q = ExpSeries(r) * r;
+        Quad128 s = Quad128.Pow2(nf);
+        return Quad128.MulAdd(s, q, s + -1f);
     }
 
-    /// <summary>e^x - 1 with full relative accuracy near 0 (x clamped to [-87.5, 88]; used on x &lt;= 0).</summary>
+    /// <summary>e^x - 1 with full relative accuracy near 0 (x clamped to [-87.5, 88]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> ExpM1(Vector128<float> x)
-    {
-        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
-        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
-        Vector128<float> xc = Vector128.MinNative(Vector128.MaxNative(x, Vector128.Create(ExpM1ClampLow)), Vector128.Create(ExpM1ClampHigh));
-        Vector128<float> nf = Vector128.Round(xc * Vector128.Create(Log2E));
-        Vector128<float> r = MulAdd(nf, Vector128.Create(-Ln2Hi), xc);
-        r = MulAdd(nf, Vector128.Create(-Ln2Lo), r);
-        Vector128<float> q = ExpPolyM1(r);
-        Vector128<float> s = Pow2(Vector128.ConvertToInt32Native(nf));
-        Vector128<float> result = MulAdd(s, q, s - Vector128<float>.One);
-        return Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
-    }
+    public static Quad128 ExpM1(Quad128 x) => ExpM1Clamped(Quad128.AtMost(Quad128.AtLeast(x, ExpM1ClampLow), ExpM1ClampHigh));
 
     /// <summary>ln(1 + t) for t in [0, 1] (NaN propagates).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Log1pUnit(Vector128<float> t)
+    private static Quad128 Log1pUnit(Quad128 t)
     {
-        Vector128<float> one = Vector128<float>.One;
-        Vector128<float> u = one + t;
-        Vector128<float> c = t - (u - one);                       // rounding error of 1 + t
-        Vector128<float> big = Vector128.GreaterThan(u, Vector128.Create(Sqrt2));
-        Vector128<float> f = Vector128.ConditionalSelect(big, u * Vector128.Create(0.5f), u) - one;
-        Vector128<float> k = big & one;                           // 1.0f where big, else 0
-        Vector128<float> z = f * f;
-        Vector128<float> p = MulAdd(Vector128.Create(L0), f, Vector128.Create(L1));
-        p = MulAdd(p, f, Vector128.Create(L2));
-        p = MulAdd(p, f, Vector128.Create(L3));
-        p = MulAdd(p, f, Vector128.Create(L4));
-        p = MulAdd(p, f, Vector128.Create(L5));
-        p = MulAdd(p, f, Vector128.Create(L6));
-        p = MulAdd(p, f, Vector128.Create(L7));
-        p = MulAdd(p, f, Vector128.Create(L8));
-        Vector128<float> y = p * f * z;
-        y = MulAdd(k, Vector128.Create(Ln2Lo), y);
-        y = MulAdd(z, Vector128.Create(-0.5f), y);
-        y = y + c / u;
-        return MulAdd(k, Vector128.Create(Ln2Hi), f + y);
+        Quad128 u = t + 1f;
+        Quad128 c = t - (u + -1f);                                // rounding error of 1 + t
+        Quad128 big = Quad128.GreaterThan(u, Sqrt2);
+        Quad128 f = Quad128.Select(big, u * 0.5f, u) + -1f;
+        Quad128 k = big & Quad128.Splat(1f);                       // 1.0f where big, else 0
+        Quad128 z = f * f;
+        Quad128 p = Quad128.MulAdd(Quad128.Splat(L0), f, L1);
+        p = Quad128.Horner(p, f, L2);
+        p = Quad128.Horner(p, f, L3);
+        p = Quad128.Horner(p, f, L4);
+        p = Quad128.Horner(p, f, L5);
+        p = Quad128.Horner(p, f, L6);
+        p = Quad128.Horner(p, f, L7);
+        p = Quad128.Horner(p, f, L8);
+        Quad128 y = p * f * z;
+        y = Quad128.MulAdd(k, Ln2Lo, y);
+        y = Quad128.MulAdd(z, -0.5f, y);
+        y = y + Quad128.Divide(c, u);
+        return Quad128.MulAdd(k, Ln2Hi, f + y);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sigmoid(Vector128<float> x)
+    public static Quad128 Sigmoid(Quad128 x)
     {
-        Vector128<float> t = Exp(-Vector128.Abs(x));
-        Vector128<float> d = Vector128<float>.One + t;
-        Vector128<float> num = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, Vector128<float>.Zero), Vector128<float>.One, t);
-        return num / d;
+        // -|x| <= 0, so only the lower clamp is needed.
+        Quad128 t = ExpClamped(Quad128.AtLeast(Quad128.NegAbs(x), ExpClampLow));
+        Quad128 num = Quad128.SelectWhereAtLeast(x, 0f, Quad128.Splat(1f), t);
+        return Quad128.Divide(num, t + 1f);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Tanh(Vector128<float> x)
+    public static Quad128 Tanh(Quad128 x)
     {
-        Vector128<float> a = Vector128.Abs(x);
-        Vector128<float> z = a * a;
-        Vector128<float> p = MulAdd(Vector128.Create(T0), z, Vector128.Create(T1));
-        p = MulAdd(p, z, Vector128.Create(T2));
-        p = MulAdd(p, z, Vector128.Create(T3));
-        p = MulAdd(p, z, Vector128.Create(T4));
-        Vector128<float> small = MulAdd(p * z, a, a);
-        Vector128<float> t = Exp(Vector128.Create(-2f) * a);
-        Vector128<float> large = (Vector128<float>.One - t) / (Vector128<float>.One + t);
-        Vector128<float> m = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128.Create(TanhSmall)), small, large);
-        return m | (x & Vector128.Create(-0f));
+        // m = expm1(-2|x|) in [-1, 0]; tanh|x| = -m / (2 + m). -2|x| <= 0: only the lower clamp is needed.
+        Quad128 m = ExpM1Clamped(Quad128.AtLeast(Quad128.Abs(x) * -2f, ExpM1ClampLow));
+        Quad128 t = Quad128.Divide(m, m + 2f);
+        // |t| = tanh|x|: the sign bit comes from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0, tanh(+0) = +0).
+        return Quad128.Select(Quad128.Splat(-0f), x, t);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Softplus(Vector128<float> x)
+    public static Quad128 Softplus(Quad128 x)
     {
-        Vector128<float> pos = Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<float>.Zero), x, Vector128<float>.Zero);
-        return pos + Log1pUnit(Exp(-Vector128.Abs(x)));
+        Quad128 pos = Quad128.SelectWhereGreater(x, 0f, x, default);
+        return pos + Log1pUnit(ExpClamped(Quad128.AtLeast(Quad128.NegAbs(x), ExpClampLow)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Elu(Vector128<float> x, float alpha) =>
-        Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<float>.Zero), x, Vector128.Create(alpha) * ExpM1(x));
+    public static Quad128 Elu(Quad128 x, float alpha) =>
+        Quad128.SelectWhereGreater(x, 0f, x, ExpM1(x) * alpha);
 
     // ---------------------------------------------------------------- element-wise drivers
+
+    // The drivers have a single call site of the operation: the padded tail block goes through the same loop body
+    // with its pointers moved to a stack buffer. Inlining a long kernel (softplus is ~80 instructions per vector
+    // on four vectors) twice made the method too large for the JIT to keep the quads in registers.
 
     /// <summary>y[i] = op(x[i]); x and y may be the same span.</summary>
     public static void Unary<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IUnaryOp
     {
-        int n = x.Length, i = 0;
+        int n = x.Length, q = Quad128.Count, full = n - n % q;
+        Span<float> buf = stackalloc float[q];
         ref float px = ref MemoryMarshal.GetReference(x);
         ref float py = ref MemoryMarshal.GetReference(y);
-        for (; i <= n - W; i += W)
-            op.Invoke(Vector128.LoadUnsafe(ref px, (nuint)i)).StoreUnsafe(ref py, (nuint)i);
-        if (i < n)
+        for (int i = 0; i < n; i += q)
         {
-            Span<float> buf = stackalloc float[W];
-            x.Slice(i).CopyTo(buf);
-            op.Invoke(Vector128.Create<float>(buf)).CopyTo(buf);
-            buf.Slice(0, n - i).CopyTo(y.Slice(i));
+            bool tail = i == full;
+            if (tail)
+            {
+                buf.Clear();
+                x.Slice(i).CopyTo(buf);
+            }
+            ref float src = ref tail ? ref buf[0] : ref Unsafe.Add(ref px, i);
+            ref float dst = ref tail ? ref buf[0] : ref Unsafe.Add(ref py, i);
+            Quad128.Store(op.Invoke(Quad128.Load(ref src, 0)), ref dst, 0);
+            if (tail) buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
     }
 
     /// <summary>d[i] = op(y[i], d[i]).</summary>
     public static void Binary<TOp>(TOp op, ReadOnlySpan<float> y, Span<float> d) where TOp : struct, IBinaryOp
     {
-        int n = d.Length, i = 0;
+        int n = d.Length, q = Quad128.Count, full = n - n % q;
+        Span<float> buf = stackalloc float[2 * q];
         ref float py = ref MemoryMarshal.GetReference(y);
         ref float pd = ref MemoryMarshal.GetReference(d);
-        for (; i <= n - W; i += W)
-            op.Invoke(Vector128.LoadUnsafe(ref py, (nuint)i), Vector128.LoadUnsafe(ref pd, (nuint)i)).StoreUnsafe(ref pd, (nuint)i);
-        if (i < n)
+        for (int i = 0; i < n; i += q)
         {
-            Span<float> buf = stackalloc float[2 * W];
-            y.Slice(i, n - i).CopyTo(buf);
-            d.Slice(i).CopyTo(buf.Slice(W));
-            op.Invoke(Vector128.Create<float>(buf), Vector128.Create<float>(buf.Slice(W))).CopyTo(buf);
-            buf.Slice(0, n - i).CopyTo(d.Slice(i));
+            bool tail = i == full;
+            if (tail)
+            {
+                buf.Clear();
+                y.Slice(i, n - i).CopyTo(buf);
+                d.Slice(i).CopyTo(buf.Slice(q));
+            }
+            ref float srcY = ref tail ? ref buf[0] : ref Unsafe.Add(ref py, i);
+            ref float dstD = ref tail ? ref buf[q] : ref Unsafe.Add(ref pd, i);
+            Quad128.Store(op.Invoke(Quad128.Load(ref srcY, 0), Quad128.Load(ref dstD, 0)), ref dstD, 0);
+            if (tail) buf.Slice(q, n - i).CopyTo(d.Slice(i));
         }
     }
 
-    /// <summary>Row-wise softmax in place; a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
-    public static void Softmax(Span<float> data, int width)
+    /// <summary>Row-wise softmax of x into y (x and y may be the same span); a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
+    public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int width)
     {
-        for (int r = 0; r < data.Length; r += width)
-            SoftmaxRow(data.Slice(r, width));
+        for (int r = 0; r < x.Length; r += width)
+            SoftmaxRow(x.Slice(r, width), y.Slice(r, width));
     }
 
-    private static void SoftmaxRow(Span<float> row)
+    private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
-        int n = row.Length, i = 0;
-        ref float p = ref MemoryMarshal.GetReference(row);
-        // 1. maximum (NaN is tracked separately, so the ISA's NaN rule for max does not matter).
-        Vector128<float> vmax = Vector128.Create(float.NegativeInfinity);
-        Vector128<float> nan = Vector128<float>.Zero;
-        for (; i <= n - W; i += W)
+        int n = x.Length, i = 0, q = Quad128.Count;
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float py = ref MemoryMarshal.GetReference(y);
+        // 1. maximum. Native max: with a NaN in the row it may return anything, but then step 2 turns the NaN into a
+        // NaN sum and the whole row becomes NaN anyway; only the +Inf branch has to look for NaN itself.
+        Vector128<float> m0 = Vector128.Create(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
+        for (; i <= n - q; i += q)
         {
-            Vector128<float> v = Vector128.LoadUnsafe(ref p, (nuint)i);
-            vmax = Vector128.MaxNative(vmax, v); // NaN lanes: whatever the ISA does, the NaN mask below decides
-            nan |= ~Vector128.Equals(v, v);
+            Quad128 v = Quad128.Load(ref px, (nuint)i);
+            m0 = Vector128.MaxNative(m0, v.A);
+            m1 = Vector128.MaxNative(m1, v.B);
+            m2 = Vector128.MaxNative(m2, v.C);
+            m3 = Vector128.MaxNative(m3, v.D);
         }
+        Vector128<float> vmax = Vector128.MaxNative(Vector128.MaxNative(m0, m1), Vector128.MaxNative(m2, m3));
         float max = float.NegativeInfinity;
-        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; } // NaN lanes never win
-        bool anyNaN = nan != Vector128<float>.Zero;
-        for (; i < n; i++) { float e = Unsafe.Add(ref p, i); if (e > max) max = e; anyNaN |= float.IsNaN(e); }
-        if (anyNaN) max = float.NaN;
+        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; }
+        for (; i < n; i++) { float e = Unsafe.Add(ref px, i); if (e > max) max = e; }
         if (float.IsPositiveInfinity(max))
         {
-            ActivationKernels.SoftmaxInfiniteRow(row);
+            if (HasNaN(x)) y.Fill(float.NaN);
+            else
+            {
+                x.CopyTo(y);
+                ActivationKernels.SoftmaxInfiniteRow(y);
+            }
             return;
         }
-        // 2. e^(z - max) and their sum (tail padded with -Inf, whose exponential is 0).
-        Vector128<float> vm = Vector128.Create(max), sum = Vector128<float>.Zero;
-        for (i = 0; i <= n - W; i += W)
+        // 2. e^(z - max) and their sum; z - max <= 0 (or NaN), so only the lower clamp is needed. The tail is padded
+        // with -Inf, whose exponential is 0.
+        float negMax = -max;
+        Quad128 sum = default;
+        for (i = 0; i <= n - q; i += q)
         {
-            Vector128<float> e = Exp(Vector128.LoadUnsafe(ref p, (nuint)i) - vm);
-            e.StoreUnsafe(ref p, (nuint)i);
+            Quad128 e = ExpClamped(Quad128.AtLeast(Quad128.Load(ref px, (nuint)i) + negMax, ExpClampLow));
+            Quad128.Store(e, ref py, (nuint)i);
             sum += e;
         }
         if (i < n)
         {
-            Span<float> buf = stackalloc float[W];
+            Span<float> buf = stackalloc float[q];
             buf.Fill(float.NegativeInfinity);
-            row.Slice(i).CopyTo(buf);
-            Vector128<float> e = Exp(Vector128.Create<float>(buf) - vm);
+            x.Slice(i).CopyTo(buf);
+            Quad128 e = ExpClamped(Quad128.AtLeast(Quad128.Load(ref buf[0], 0) + negMax, ExpClampLow));
             sum += e;
-            e.CopyTo(buf);
-            buf.Slice(0, n - i).CopyTo(row.Slice(i));
+            Quad128.Store(e, ref buf[0], 0);
+            buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
-        // 3. scale by 1 / sum.
-        Vector128<float> inv = Vector128.Create(1f / Vector128.Sum(sum));
-        for (i = 0; i <= n - W; i += W)
-            (Vector128.LoadUnsafe(ref p, (nuint)i) * inv).StoreUnsafe(ref p, (nuint)i);
-        float s = inv.GetElement(0);
-        for (; i < n; i++) Unsafe.Add(ref p, i) *= s;
+        // 3. scale by 1 / sum (a plain multiply: the same result in the quad loop, the vector loop and the scalar tail).
+        float invSum = 1f / Vector128.Sum(Quad128.Sum(sum));
+        Vector128<float> inv = Vector128.Create(invSum);
+        for (i = 0; i <= n - q; i += q)
+            Quad128.Store(Quad128.Load(ref py, (nuint)i) * invSum, ref py, (nuint)i);
+        for (; i <= n - W; i += W)
+            (Vector128.LoadUnsafe(ref py, (nuint)i) * inv).StoreUnsafe(ref py, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref py, i) *= invSum;
+    }
+
+    private static bool HasNaN(ReadOnlySpan<float> row)
+    {
+        foreach (float v in row) if (float.IsNaN(v)) return true;
+        return false;
     }
 
     // ---------------------------------------------------------------- level 1

@@ -13,9 +13,9 @@ namespace FastMlp.Kernels;
 /// drivers, row-wise softmax, level-1 operations and optimizer updates.
 /// </summary>
 /// <remarks>
-/// Tail strategy (every kernel): the last n mod W elements are copied into a W-wide stack buffer (padded with
-/// the operation's identity: 0 for sums, -Inf for softmax exponentials), processed by the same vector code and
-/// copied back. Each element therefore goes through exactly the same instructions wherever it sits, the result
+/// Tail strategy (every kernel): the last n mod W elements (n mod 4W for the quad-based math and element-wise
+/// drivers) are copied into a stack buffer of one vector (one quad) padded with the operation's identity (0 for
+/// sums, -Inf for softmax exponentials), processed by the same vector code and copied back. Each element therefore goes through exactly the same instructions wherever it sits, the result
 /// does not depend on alignment or on the position of the tail, and nothing reads or writes out of bounds.
 /// Reductions accumulate in a fixed order that depends on the length only.
 /// </remarks>
@@ -23,210 +23,220 @@ internal static class Simd256
 {
     private static int W => Vector256<float>.Count;
 
-    // ---------------------------------------------------------------- math
+    // ---------------------------------------------------------------- math (derivations in VectorMath)
 
+    /// <summary>S(r) ~ (e^r - 1)/r for |r| &lt;= ln2/2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpPolyM1(Vector256<float> r)
+    private static Quad256 ExpSeries(Quad256 r) =>
+        Quad256.Horner(Quad256.Horner(Quad256.Horner(Quad256.Horner(Quad256.MulAdd(Quad256.Splat(S5), r, S4), r, S3), r, S2), r, S1), r, 1f);
+
+    /// <summary>e^x for x already clamped to [-104, 89] (or NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Quad256 ExpClamped(Quad256 xc)
     {
-        // expm1(r) = r + r^2 P(r), |r| <= ln2/2.
-        Vector256<float> p = MulAdd(Vector256.Create(E0), r, Vector256.Create(E1));
-        p = MulAdd(p, r, Vector256.Create(E2));
-        p = MulAdd(p, r, Vector256.Create(E3));
-        p = MulAdd(p, r, Vector256.Create(E4));
-        p = MulAdd(p, r, Vector256.Create(E5));
-        return MulAdd(p, r * r, r);
+        Quad256 nf = Quad256.Round(xc * Log2E);
+        Quad256 r = Quad256.MulAdd(nf, -Ln2Hi, xc);
+        r = Quad256.MulAdd(nf, -Ln2Lo, r);
+        return Quad256.ScaleByPow2(Quad256.MulAdd(ExpSeries(r), r, 1f), nf);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Pow2(Vector256<int> n) => Vector256.ShiftLeft(n + Vector256.Create(127), 23).AsSingle();
 
     /// <summary>e^x; NaN stays NaN, overflow gives +Inf, underflow 0 (subnormals correctly rounded from e^r).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
+    public static Quad256 Exp(Quad256 x) => ExpClamped(Quad256.AtMost(Quad256.AtLeast(x, ExpClampLow), ExpClampHigh));
+
+    /// <summary>e^x - 1 for x already clamped to [-87.5, 88] (or NaN), with full relative accuracy near 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Quad256 ExpM1Clamped(Quad256 xc)
     {
-        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
-        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
-        Vector256<float> xc = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(ExpClampLow)), Vector256.Create(ExpClampHigh));
-        Vector256<float> nf = Vector256.Round(xc * Vector256.Create(Log2E));
-        Vector256<float> r = MulAdd(nf, Vector256.Create(-Ln2Hi), xc);
-        r = MulAdd(nf, Vector256.Create(-Ln2Lo), r);
-        Vector256<float> p = ExpPolyM1(r) + Vector256<float>.One;
-        // Native (non-saturating) conversion: nf is an integer in [-150, 129] or NaN, whose garbage lanes the final select replaces.
-        Vector256<int> n = Vector256.ConvertToInt32Native(nf);
-        Vector256<int> n1 = Vector256.ShiftRightArithmetic(n, 1);
-        Vector256<float> result = p * Pow2(n1) * Pow2(n - n1);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
+        Quad256 nf = Quad256.Round(xc * Log2E);
+        Quad256 r = Quad256.MulAdd(nf, -Ln2Hi, xc);
+        r = Quad256.MulAdd(nf, -Ln2Lo, r);
+        Quad256 q = ExpSeries(r) * r;
+        Quad256 s = Quad256.Pow2(nf);
+        return Quad256.MulAdd(s, q, s + -1f);
     }
 
-    /// <summary>e^x - 1 with full relative accuracy near 0 (x clamped to [-87.5, 88]; used on x &lt;= 0).</summary>
+    /// <summary>e^x - 1 with full relative accuracy near 0 (x clamped to [-87.5, 88]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ExpM1(Vector256<float> x)
-    {
-        // Native min/max (one instruction each): their NaN behaviour differs by ISA (x86 returns the second operand,
-        // NEON propagates NaN) but does not matter, because NaN lanes are restored from x at the end.
-        Vector256<float> xc = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(ExpM1ClampLow)), Vector256.Create(ExpM1ClampHigh));
-        Vector256<float> nf = Vector256.Round(xc * Vector256.Create(Log2E));
-        Vector256<float> r = MulAdd(nf, Vector256.Create(-Ln2Hi), xc);
-        r = MulAdd(nf, Vector256.Create(-Ln2Lo), r);
-        Vector256<float> q = ExpPolyM1(r);
-        Vector256<float> s = Pow2(Vector256.ConvertToInt32Native(nf));
-        Vector256<float> result = MulAdd(s, q, s - Vector256<float>.One);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
-    }
+    public static Quad256 ExpM1(Quad256 x) => ExpM1Clamped(Quad256.AtMost(Quad256.AtLeast(x, ExpM1ClampLow), ExpM1ClampHigh));
 
     /// <summary>ln(1 + t) for t in [0, 1] (NaN propagates).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Log1pUnit(Vector256<float> t)
+    private static Quad256 Log1pUnit(Quad256 t)
     {
-        Vector256<float> one = Vector256<float>.One;
-        Vector256<float> u = one + t;
-        Vector256<float> c = t - (u - one);                       // rounding error of 1 + t
-        Vector256<float> big = Vector256.GreaterThan(u, Vector256.Create(Sqrt2));
-        Vector256<float> f = Vector256.ConditionalSelect(big, u * Vector256.Create(0.5f), u) - one;
-        Vector256<float> k = big & one;                           // 1.0f where big, else 0
-        Vector256<float> z = f * f;
-        Vector256<float> p = MulAdd(Vector256.Create(L0), f, Vector256.Create(L1));
-        p = MulAdd(p, f, Vector256.Create(L2));
-        p = MulAdd(p, f, Vector256.Create(L3));
-        p = MulAdd(p, f, Vector256.Create(L4));
-        p = MulAdd(p, f, Vector256.Create(L5));
-        p = MulAdd(p, f, Vector256.Create(L6));
-        p = MulAdd(p, f, Vector256.Create(L7));
-        p = MulAdd(p, f, Vector256.Create(L8));
-        Vector256<float> y = p * f * z;
-        y = MulAdd(k, Vector256.Create(Ln2Lo), y);
-        y = MulAdd(z, Vector256.Create(-0.5f), y);
-        y = y + c / u;
-        return MulAdd(k, Vector256.Create(Ln2Hi), f + y);
+        Quad256 u = t + 1f;
+        Quad256 c = t - (u + -1f);                                // rounding error of 1 + t
+        Quad256 big = Quad256.GreaterThan(u, Sqrt2);
+        Quad256 f = Quad256.Select(big, u * 0.5f, u) + -1f;
+        Quad256 k = big & Quad256.Splat(1f);                       // 1.0f where big, else 0
+        Quad256 z = f * f;
+        Quad256 p = Quad256.MulAdd(Quad256.Splat(L0), f, L1);
+        p = Quad256.Horner(p, f, L2);
+        p = Quad256.Horner(p, f, L3);
+        p = Quad256.Horner(p, f, L4);
+        p = Quad256.Horner(p, f, L5);
+        p = Quad256.Horner(p, f, L6);
+        p = Quad256.Horner(p, f, L7);
+        p = Quad256.Horner(p, f, L8);
+        Quad256 y = p * f * z;
+        y = Quad256.MulAdd(k, Ln2Lo, y);
+        y = Quad256.MulAdd(z, -0.5f, y);
+        y = y + Quad256.Divide(c, u);
+        return Quad256.MulAdd(k, Ln2Hi, f + y);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> x)
+    public static Quad256 Sigmoid(Quad256 x)
     {
-        Vector256<float> t = Exp(-Vector256.Abs(x));
-        Vector256<float> d = Vector256<float>.One + t;
-        Vector256<float> num = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256<float>.One, t);
-        return num / d;
+        // -|x| <= 0, so only the lower clamp is needed.
+        Quad256 t = ExpClamped(Quad256.AtLeast(Quad256.NegAbs(x), ExpClampLow));
+        Quad256 num = Quad256.SelectWhereAtLeast(x, 0f, Quad256.Splat(1f), t);
+        return Quad256.Divide(num, t + 1f);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x)
+    public static Quad256 Tanh(Quad256 x)
     {
-        Vector256<float> a = Vector256.Abs(x);
-        Vector256<float> z = a * a;
-        Vector256<float> p = MulAdd(Vector256.Create(T0), z, Vector256.Create(T1));
-        p = MulAdd(p, z, Vector256.Create(T2));
-        p = MulAdd(p, z, Vector256.Create(T3));
-        p = MulAdd(p, z, Vector256.Create(T4));
-        Vector256<float> small = MulAdd(p * z, a, a);
-        Vector256<float> t = Exp(Vector256.Create(-2f) * a);
-        Vector256<float> large = (Vector256<float>.One - t) / (Vector256<float>.One + t);
-        Vector256<float> m = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(TanhSmall)), small, large);
-        return m | (x & Vector256.Create(-0f));
+        // m = expm1(-2|x|) in [-1, 0]; tanh|x| = -m / (2 + m). -2|x| <= 0: only the lower clamp is needed.
+        Quad256 m = ExpM1Clamped(Quad256.AtLeast(Quad256.Abs(x) * -2f, ExpM1ClampLow));
+        Quad256 t = Quad256.Divide(m, m + 2f);
+        // |t| = tanh|x|: the sign bit comes from x, the rest from t (t is +-0 at x = +-0, so tanh(-0) = -0, tanh(+0) = +0).
+        return Quad256.Select(Quad256.Splat(-0f), x, t);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Softplus(Vector256<float> x)
+    public static Quad256 Softplus(Quad256 x)
     {
-        Vector256<float> pos = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), x, Vector256<float>.Zero);
-        return pos + Log1pUnit(Exp(-Vector256.Abs(x)));
+        Quad256 pos = Quad256.SelectWhereGreater(x, 0f, x, default);
+        return pos + Log1pUnit(ExpClamped(Quad256.AtLeast(Quad256.NegAbs(x), ExpClampLow)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Elu(Vector256<float> x, float alpha) =>
-        Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), x, Vector256.Create(alpha) * ExpM1(x));
+    public static Quad256 Elu(Quad256 x, float alpha) =>
+        Quad256.SelectWhereGreater(x, 0f, x, ExpM1(x) * alpha);
 
     // ---------------------------------------------------------------- element-wise drivers
+
+    // The drivers have a single call site of the operation: the padded tail block goes through the same loop body
+    // with its pointers moved to a stack buffer. Inlining a long kernel (softplus is ~80 instructions per vector
+    // on four vectors) twice made the method too large for the JIT to keep the quads in registers.
 
     /// <summary>y[i] = op(x[i]); x and y may be the same span.</summary>
     public static void Unary<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IUnaryOp
     {
-        int n = x.Length, i = 0;
+        int n = x.Length, q = Quad256.Count, full = n - n % q;
+        Span<float> buf = stackalloc float[q];
         ref float px = ref MemoryMarshal.GetReference(x);
         ref float py = ref MemoryMarshal.GetReference(y);
-        for (; i <= n - W; i += W)
-            op.Invoke(Vector256.LoadUnsafe(ref px, (nuint)i)).StoreUnsafe(ref py, (nuint)i);
-        if (i < n)
+        for (int i = 0; i < n; i += q)
         {
-            Span<float> buf = stackalloc float[W];
-            x.Slice(i).CopyTo(buf);
-            op.Invoke(Vector256.Create<float>(buf)).CopyTo(buf);
-            buf.Slice(0, n - i).CopyTo(y.Slice(i));
+            bool tail = i == full;
+            if (tail)
+            {
+                buf.Clear();
+                x.Slice(i).CopyTo(buf);
+            }
+            ref float src = ref tail ? ref buf[0] : ref Unsafe.Add(ref px, i);
+            ref float dst = ref tail ? ref buf[0] : ref Unsafe.Add(ref py, i);
+            Quad256.Store(op.Invoke(Quad256.Load(ref src, 0)), ref dst, 0);
+            if (tail) buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
     }
 
     /// <summary>d[i] = op(y[i], d[i]).</summary>
     public static void Binary<TOp>(TOp op, ReadOnlySpan<float> y, Span<float> d) where TOp : struct, IBinaryOp
     {
-        int n = d.Length, i = 0;
+        int n = d.Length, q = Quad256.Count, full = n - n % q;
+        Span<float> buf = stackalloc float[2 * q];
         ref float py = ref MemoryMarshal.GetReference(y);
         ref float pd = ref MemoryMarshal.GetReference(d);
-        for (; i <= n - W; i += W)
-            op.Invoke(Vector256.LoadUnsafe(ref py, (nuint)i), Vector256.LoadUnsafe(ref pd, (nuint)i)).StoreUnsafe(ref pd, (nuint)i);
-        if (i < n)
+        for (int i = 0; i < n; i += q)
         {
-            Span<float> buf = stackalloc float[2 * W];
-            y.Slice(i, n - i).CopyTo(buf);
-            d.Slice(i).CopyTo(buf.Slice(W));
-            op.Invoke(Vector256.Create<float>(buf), Vector256.Create<float>(buf.Slice(W))).CopyTo(buf);
-            buf.Slice(0, n - i).CopyTo(d.Slice(i));
+            bool tail = i == full;
+            if (tail)
+            {
+                buf.Clear();
+                y.Slice(i, n - i).CopyTo(buf);
+                d.Slice(i).CopyTo(buf.Slice(q));
+            }
+            ref float srcY = ref tail ? ref buf[0] : ref Unsafe.Add(ref py, i);
+            ref float dstD = ref tail ? ref buf[q] : ref Unsafe.Add(ref pd, i);
+            Quad256.Store(op.Invoke(Quad256.Load(ref srcY, 0), Quad256.Load(ref dstD, 0)), ref dstD, 0);
+            if (tail) buf.Slice(q, n - i).CopyTo(d.Slice(i));
         }
     }
 
-    /// <summary>Row-wise softmax in place; a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
-    public static void Softmax(Span<float> data, int width)
+    /// <summary>Row-wise softmax of x into y (x and y may be the same span); a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
+    public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int width)
     {
-        for (int r = 0; r < data.Length; r += width)
-            SoftmaxRow(data.Slice(r, width));
+        for (int r = 0; r < x.Length; r += width)
+            SoftmaxRow(x.Slice(r, width), y.Slice(r, width));
     }
 
-    private static void SoftmaxRow(Span<float> row)
+    private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
-        int n = row.Length, i = 0;
-        ref float p = ref MemoryMarshal.GetReference(row);
-        // 1. maximum (NaN is tracked separately, so the ISA's NaN rule for max does not matter).
-        Vector256<float> vmax = Vector256.Create(float.NegativeInfinity);
-        Vector256<float> nan = Vector256<float>.Zero;
-        for (; i <= n - W; i += W)
+        int n = x.Length, i = 0, q = Quad256.Count;
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float py = ref MemoryMarshal.GetReference(y);
+        // 1. maximum. Native max: with a NaN in the row it may return anything, but then step 2 turns the NaN into a
+        // NaN sum and the whole row becomes NaN anyway; only the +Inf branch has to look for NaN itself.
+        Vector256<float> m0 = Vector256.Create(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
+        for (; i <= n - q; i += q)
         {
-            Vector256<float> v = Vector256.LoadUnsafe(ref p, (nuint)i);
-            vmax = Vector256.MaxNative(vmax, v); // NaN lanes: whatever the ISA does, the NaN mask below decides
-            nan |= ~Vector256.Equals(v, v);
+            Quad256 v = Quad256.Load(ref px, (nuint)i);
+            m0 = Vector256.MaxNative(m0, v.A);
+            m1 = Vector256.MaxNative(m1, v.B);
+            m2 = Vector256.MaxNative(m2, v.C);
+            m3 = Vector256.MaxNative(m3, v.D);
         }
+        Vector256<float> vmax = Vector256.MaxNative(Vector256.MaxNative(m0, m1), Vector256.MaxNative(m2, m3));
         float max = float.NegativeInfinity;
-        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; } // NaN lanes never win
-        bool anyNaN = nan != Vector256<float>.Zero;
-        for (; i < n; i++) { float e = Unsafe.Add(ref p, i); if (e > max) max = e; anyNaN |= float.IsNaN(e); }
-        if (anyNaN) max = float.NaN;
+        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; }
+        for (; i < n; i++) { float e = Unsafe.Add(ref px, i); if (e > max) max = e; }
         if (float.IsPositiveInfinity(max))
         {
-            ActivationKernels.SoftmaxInfiniteRow(row);
+            if (HasNaN(x)) y.Fill(float.NaN);
+            else
+            {
+                x.CopyTo(y);
+                ActivationKernels.SoftmaxInfiniteRow(y);
+            }
             return;
         }
-        // 2. e^(z - max) and their sum (tail padded with -Inf, whose exponential is 0).
-        Vector256<float> vm = Vector256.Create(max), sum = Vector256<float>.Zero;
-        for (i = 0; i <= n - W; i += W)
+        // 2. e^(z - max) and their sum; z - max <= 0 (or NaN), so only the lower clamp is needed. The tail is padded
+        // with -Inf, whose exponential is 0.
+        float negMax = -max;
+        Quad256 sum = default;
+        for (i = 0; i <= n - q; i += q)
         {
-            Vector256<float> e = Exp(Vector256.LoadUnsafe(ref p, (nuint)i) - vm);
-            e.StoreUnsafe(ref p, (nuint)i);
+            Quad256 e = ExpClamped(Quad256.AtLeast(Quad256.Load(ref px, (nuint)i) + negMax, ExpClampLow));
+            Quad256.Store(e, ref py, (nuint)i);
             sum += e;
         }
         if (i < n)
         {
-            Span<float> buf = stackalloc float[W];
+            Span<float> buf = stackalloc float[q];
             buf.Fill(float.NegativeInfinity);
-            row.Slice(i).CopyTo(buf);
-            Vector256<float> e = Exp(Vector256.Create<float>(buf) - vm);
+            x.Slice(i).CopyTo(buf);
+            Quad256 e = ExpClamped(Quad256.AtLeast(Quad256.Load(ref buf[0], 0) + negMax, ExpClampLow));
             sum += e;
-            e.CopyTo(buf);
-            buf.Slice(0, n - i).CopyTo(row.Slice(i));
+            Quad256.Store(e, ref buf[0], 0);
+            buf.Slice(0, n - i).CopyTo(y.Slice(i));
         }
-        // 3. scale by 1 / sum.
-        Vector256<float> inv = Vector256.Create(1f / Vector256.Sum(sum));
-        for (i = 0; i <= n - W; i += W)
-            (Vector256.LoadUnsafe(ref p, (nuint)i) * inv).StoreUnsafe(ref p, (nuint)i);
-        float s = inv.GetElement(0);
-        for (; i < n; i++) Unsafe.Add(ref p, i) *= s;
+        // 3. scale by 1 / sum (a plain multiply: the same result in the quad loop, the vector loop and the scalar tail).
+        float invSum = 1f / Vector256.Sum(Quad256.Sum(sum));
+        Vector256<float> inv = Vector256.Create(invSum);
+        for (i = 0; i <= n - q; i += q)
+            Quad256.Store(Quad256.Load(ref py, (nuint)i) * invSum, ref py, (nuint)i);
+        for (; i <= n - W; i += W)
+            (Vector256.LoadUnsafe(ref py, (nuint)i) * inv).StoreUnsafe(ref py, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref py, i) *= invSum;
+    }
+
+    private static bool HasNaN(ReadOnlySpan<float> row)
+    {
+        foreach (float v in row) if (float.IsNaN(v)) return true;
+        return false;
     }
 
     // ---------------------------------------------------------------- level 1

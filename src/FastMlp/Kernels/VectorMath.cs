@@ -7,32 +7,38 @@ namespace FastMlp.Kernels;
 
 /// <summary>
 /// Single-precision transcendental kernels shared by every vector width (the width-specific bodies are in
-/// Simd128.cs, and Simd256.cs / Simd512.cs generated from it by generate-widths.sh).
+/// Simd128.cs / Quad128.cs, and the 256- and 512-bit files generated from them by generate-widths.sh).
 /// </summary>
 /// <remarks>
-/// <para><b>exp(x)</b> (Cephes expf scheme, S. L. Moshier, with an exact two-step scaling):</para>
+/// <para>Every kernel works on a quad (four independent vectors, see <see cref="Quad128"/>) so that its long
+/// dependency chain is interleaved four ways; the per-lane arithmetic is described here.</para>
+/// <para><b>exp(x)</b>:</para>
 /// <para>1. Clamp x to [-104, 89]: below -103.97 e^x rounds to 0 in float, above 88.73 it overflows to +Inf;
-/// the clamp keeps n small enough for step 4 and the result still rounds to 0 / +Inf. NaN is restored at the end.</para>
+/// the clamp keeps n in range for step 4 and the result still rounds to 0 / +Inf. The clamp keeps NaN
+/// (<see cref="AtLeast(Vector128{float}, float)"/>), which then propagates through every later step.</para>
 /// <para>2. n = round(x log2 e), r = x - n ln2, with ln2 split Cody-Waite style as C1 = 0.693359375 (9 bits, so
 /// n C1 is exact for |n| &lt;= 150) and C2 = -2.12194440e-4; |r| &lt;= ln2/2 = 0.347.</para>
-/// <para>3. e^r = 1 + r + r^2 P(r), P the degree-5 Cephes minimax polynomial (relative error about 1 ulp).
-/// The same form without the 1 gives expm1(r) = r + r^2 P(r) with no cancellation.</para>
-/// <para>4. 2^n is applied as 2^n1 * 2^n2 with n1 = n &gt;&gt; 1, n2 = n - n1 (both in [-75, 64], so both are normal floats
-/// built from exponent bits): the first product is exact, the second rounds once, so subnormal results are
-/// correctly rounded from e^r and overflow gives +Inf without special cases.</para>
-/// <para><b>expm1(x)</b> = 2^n (1 + q) - 1 = fma(2^n, q, 2^n - 1), q = expm1(r) from step 3; 2^n - 1 is exact for
+/// <para>3. S(r) ~ (e^r - 1)/r, a degree-5 minimax polynomial on [-0.3466, 0.3466] fitted for relative error
+/// (Remez, 2.3e-8 with the coefficients rounded to float), so e^r = 1 + r S(r) (one FMA) and
+/// expm1(r) = r S(r) (one multiply, no cancellation). Degree 4 would be 4.3e-7 before rounding: too coarse.</para>
+/// <para>4. 2^n: AVX-512 applies it with VSCALEFPS, which scales with one rounding, overflows to +Inf and
+/// produces correctly rounded subnormals. The 256/128-bit paths multiply by 2^n1 and 2^n2 with n1 = n &gt;&gt; 1,
+/// n2 = n - n1 (both normal floats built from exponent bits): the first product is exact, the second rounds
+/// once, so subnormal and overflowing results come out the same way.</para>
+/// <para><b>expm1(x)</b> = 2^n (1 + q) - 1 = fma(2^n, q, 2^n - 1), q = r S(r); 2^n - 1 is exact for
 /// n in [-24, 0], so small |x| keeps full relative accuracy (x clamped to [-87.5, 88], n in [-126, 127]).</para>
 /// <para><b>log1p(t)</b> for t in [0, 1] (softplus): u = 1 + t rounded; if u &gt; sqrt 2 then f = u/2 - 1, k = 1, else
 /// f = u - 1, k = 0 (both exact); log u = k ln2 + f - f^2/2 + f^3 Q(f) (Cephes logf, degree-8 Q); the rounding
 /// error of 1 + t is added back as c/u with c = t - (u - 1), so log1p(t) keeps relative accuracy for tiny t.</para>
 /// <para><b>sigmoid</b> = 1/(1+t) for x &gt;= 0 and t/(1+t) for x &lt; 0 with t = e^-|x| (never overflows; subnormal
-/// results for x &lt; -87.3 come out correctly rounded). <b>tanh</b>: |x| &lt; 0.625: x + x^3 R(x^2) (Cephes tanhf,
-/// degree-4 R), else (1 - t)/(1 + t) with t = e^-2|x|; the sign bit of x is copied onto the result (tanh(-0) = -0).
+/// results for x &lt; -87.3 come out correctly rounded). <b>tanh</b> = -m/(2 + m) with m = expm1(-2|x|) in [-1, 0]:
+/// no overflow for any x, and no cancellation near 0 because expm1 keeps relative accuracy there, so one
+/// formula covers the whole range; the sign bit of x is put back at the end (tanh(-0) = -0).
 /// <b>softplus</b> = max(x, 0) + log1p(e^-|x|). <b>ELU</b> = x &gt; 0 ? x : a expm1(x).</para>
 /// <para>FMA: every polynomial step and the reduction use fused multiply-add where the path has it
 /// (AVX-512 and AVX2 always; the 128-bit path uses FMA3 on x86 and FMLA on ARM when present, else mul + add).</para>
-/// <para>Measured maximum relative error against float64 Math over every 2^12-th float bit pattern (see
-/// MathAccuracyTests): listed in the test and the perf report; all within 3e-7 for normal results.</para>
+/// <para>Measured maximum relative error against float64 Math over every 2^12-th float bit pattern plus dense
+/// sweeps of the critical ranges (see MathAccuracyTests): listed in the perf report; all within 3e-7.</para>
 /// </remarks>
 internal static class VectorMath
 {
@@ -41,19 +47,13 @@ internal static class VectorMath
     internal const float Log2E = 1.44269504088896341f;
     internal const float Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
     internal const float Sqrt2 = 1.41421356f;
-    internal const float TanhSmall = 0.625f;
 
-    // Cephes expf: e^r = 1 + r + r^2 (((((E0 r + E1) r + E2) r + E3) r + E4) r + E5).
-    internal const float E0 = 1.9875691500E-4f, E1 = 1.3981999507E-3f, E2 = 8.3334519073E-3f,
-        E3 = 4.1665795894E-2f, E4 = 1.6666665459E-1f, E5 = 5.0000001201E-1f;
+    // S(r) = S0 + S1 r + ... + S5 r^5 ~ (e^r - 1)/r on |r| <= 0.3466 (minimax, relative error 2.3e-8).
+    internal const float S1 = 0.49999997f, S2 = 0.16666506f, S3 = 0.041667137f, S4 = 0.008369074f, S5 = 0.0013888873f;
 
     // Cephes logf: log(1+f) = f - f^2/2 + f^3 (L0 f^8 + ... + L8).
     internal const float L0 = 7.0376836292E-2f, L1 = -1.1514610310E-1f, L2 = 1.1676998740E-1f, L3 = -1.2420140846E-1f,
         L4 = 1.4249322787E-1f, L5 = -1.6668057665E-1f, L6 = 2.0000714765E-1f, L7 = -2.4999993993E-1f, L8 = 3.3333331174E-1f;
-
-    // Cephes tanhf, |x| < 0.625: tanh x = x + x^3 (((( T0 z + T1) z + T2) z + T3) z + T4), z = x^2.
-    internal const float T0 = -5.70498872745E-3f, T1 = 2.06390887954E-2f, T2 = -5.37397155531E-2f,
-        T3 = 1.33314422036E-1f, T4 = -3.33332819422E-1f;
 
     /// <summary>a * b + c, fused where the 128-bit hardware has it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -73,125 +73,208 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
         Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    // max(low, x) / min(high, x) in one instruction that keeps NaN: x86 MAXPS/MINPS return their second operand
+    // when either is NaN, and x is the second operand; ARM FMAX/FMIN return NaN. (Vector128.Max would add a fix-up.)
+
+    /// <summary>max(x, low) with NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> AtLeast(Vector128<float> x, float low) => Vector128.MaxNative(Vector128.Create(low), x);
+
+    /// <summary>max(x, low) with NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> AtLeast(Vector256<float> x, float low) => Vector256.MaxNative(Vector256.Create(low), x);
+
+    /// <summary>max(x, low) with NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> AtLeast(Vector512<float> x, float low) => Vector512.MaxNative(Vector512.Create(low), x);
+
+    /// <summary>min(x, high) with NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> AtMost(Vector128<float> x, float high) => Vector128.MinNative(Vector128.Create(high), x);
+
+    /// <summary>min(x, high) with NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> AtMost(Vector256<float> x, float high) => Vector256.MinNative(Vector256.Create(high), x);
+
+    /// <summary>min(x, high) with NaN kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> AtMost(Vector512<float> x, float high) => Vector512.MinNative(Vector512.Create(high), x);
+
+    /// <summary>p 2^nf, nf integral in [-150, 129]: two exact-exponent factors, so only the last product rounds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ScaleByPow2(Vector128<float> p, Vector128<float> nf)
+    {
+        // Native conversion: NaN lanes give garbage exponents, but p is NaN there too and the product stays NaN.
+        Vector128<int> n = Vector128.ConvertToInt32Native(nf);
+        Vector128<int> n1 = Vector128.ShiftRightArithmetic(n, 1);
+        return p * Pow2Bits(n1) * Pow2Bits(n - n1);
+    }
+
+    /// <summary>p 2^nf, nf integral in [-150, 129]: two exact-exponent factors, so only the last product rounds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ScaleByPow2(Vector256<float> p, Vector256<float> nf)
+    {
+        Vector256<int> n = Vector256.ConvertToInt32Native(nf);
+        Vector256<int> n1 = Vector256.ShiftRightArithmetic(n, 1);
+        return p * Pow2Bits(n1) * Pow2Bits(n - n1);
+    }
+
+    /// <summary>p 2^nf with VSCALEFPS: one rounding, +Inf on overflow, subnormals (NaN propagates).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ScaleByPow2(Vector512<float> p, Vector512<float> nf) => Avx512F.Scale(p, nf);
+
+    /// <summary>2^nf for integral nf in [-126, 127].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Pow2(Vector128<float> nf) => Pow2Bits(Vector128.ConvertToInt32Native(nf));
+
+    /// <summary>2^nf for integral nf in [-126, 127].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Pow2(Vector256<float> nf) => Pow2Bits(Vector256.ConvertToInt32Native(nf));
+
+    /// <summary>2^nf for integral nf in [-126, 127] (VSCALEFPS of 1: one instruction instead of convert, add, shift).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Pow2(Vector512<float> nf) => Avx512F.Scale(Vector512<float>.One, nf);
+
+    /// <summary>n / d (IEEE division).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Divide(Vector128<float> n, Vector128<float> d) => n / d;
+
+    /// <summary>n / d (IEEE division: VRCPPS has only 12 bits, so a reciprocal route needs more steps than it saves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Divide(Vector256<float> n, Vector256<float> d) => n / d;
+
+    /// <summary>
+    /// n / d for finite d &gt;= 1 by VRCP14PS and one correction: q0 = n r, q = q0 + r (n - d q0); relative error
+    /// (2^-14)^2 plus the final rounding, i.e. within a hair of the correctly rounded quotient, in four pipelined
+    /// instructions instead of one VDIVPS (a 512-bit division occupies the divider for several cycles).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Divide(Vector512<float> n, Vector512<float> d)
+    {
+        Vector512<float> r = Avx512F.Reciprocal14(d);
+        Vector512<float> q = n * r;
+        return Avx512F.FusedMultiplyAdd(Avx512F.FusedMultiplyAddNegated(d, q, n), r, q);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Pow2Bits(Vector128<int> n) => Vector128.ShiftLeft(n + Vector128.Create(127), 23).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Pow2Bits(Vector256<int> n) => Vector256.ShiftLeft(n + Vector256.Create(127), 23).AsSingle();
 }
 
-/// <summary>An element-wise y = f(x); the scalar overload is the float64 reference used by the scalar path.</summary>
+/// <summary>An element-wise y = f(x) on four vectors at a time; the scalar overload is the float64 reference used by the scalar path.</summary>
 internal interface IUnaryOp
 {
     float Invoke(float x);
-    Vector128<float> Invoke(Vector128<float> x);
-    Vector256<float> Invoke(Vector256<float> x);
-    Vector512<float> Invoke(Vector512<float> x);
+    Quad128 Invoke(Quad128 x);
+    Quad256 Invoke(Quad256 x);
+    Quad512 Invoke(Quad512 x);
 }
 
 /// <summary>An element-wise d = f(y, d) (backward: delta times a derivative recovered from y).</summary>
 internal interface IBinaryOp
 {
     float Invoke(float y, float d);
-    Vector128<float> Invoke(Vector128<float> y, Vector128<float> d);
-    Vector256<float> Invoke(Vector256<float> y, Vector256<float> d);
-    Vector512<float> Invoke(Vector512<float> y, Vector512<float> d);
+    Quad128 Invoke(Quad128 y, Quad128 d);
+    Quad256 Invoke(Quad256 y, Quad256 d);
+    Quad512 Invoke(Quad512 y, Quad512 d);
 }
 
 internal readonly struct ExpOp : IUnaryOp
 {
     public float Invoke(float x) => (float)Math.Exp(x);
-    public Vector128<float> Invoke(Vector128<float> x) => Simd128.Exp(x);
-    public Vector256<float> Invoke(Vector256<float> x) => Simd256.Exp(x);
-    public Vector512<float> Invoke(Vector512<float> x) => Simd512.Exp(x);
+    public Quad128 Invoke(Quad128 x) => Simd128.Exp(x);
+    public Quad256 Invoke(Quad256 x) => Simd256.Exp(x);
+    public Quad512 Invoke(Quad512 x) => Simd512.Exp(x);
 }
 
 internal readonly struct SigmoidOp : IUnaryOp
 {
     public float Invoke(float x) => ActivationKernels.Sigmoid(x);
-    public Vector128<float> Invoke(Vector128<float> x) => Simd128.Sigmoid(x);
-    public Vector256<float> Invoke(Vector256<float> x) => Simd256.Sigmoid(x);
-    public Vector512<float> Invoke(Vector512<float> x) => Simd512.Sigmoid(x);
+    public Quad128 Invoke(Quad128 x) => Simd128.Sigmoid(x);
+    public Quad256 Invoke(Quad256 x) => Simd256.Sigmoid(x);
+    public Quad512 Invoke(Quad512 x) => Simd512.Sigmoid(x);
 }
 
 internal readonly struct TanhOp : IUnaryOp
 {
     public float Invoke(float x) => (float)Math.Tanh(x);
-    public Vector128<float> Invoke(Vector128<float> x) => Simd128.Tanh(x);
-    public Vector256<float> Invoke(Vector256<float> x) => Simd256.Tanh(x);
-    public Vector512<float> Invoke(Vector512<float> x) => Simd512.Tanh(x);
+    public Quad128 Invoke(Quad128 x) => Simd128.Tanh(x);
+    public Quad256 Invoke(Quad256 x) => Simd256.Tanh(x);
+    public Quad512 Invoke(Quad512 x) => Simd512.Tanh(x);
 }
 
 internal readonly struct SoftplusOp : IUnaryOp
 {
     public float Invoke(float x) => ActivationKernels.Softplus(x);
-    public Vector128<float> Invoke(Vector128<float> x) => Simd128.Softplus(x);
-    public Vector256<float> Invoke(Vector256<float> x) => Simd256.Softplus(x);
-    public Vector512<float> Invoke(Vector512<float> x) => Simd512.Softplus(x);
+    public Quad128 Invoke(Quad128 x) => Simd128.Softplus(x);
+    public Quad256 Invoke(Quad256 x) => Simd256.Softplus(x);
+    public Quad512 Invoke(Quad512 x) => Simd512.Softplus(x);
 }
 
 internal readonly struct EluOp(float alpha) : IUnaryOp
 {
     // e^x - 1 cancels to 0 in double for |x| < 1e-16: below 1e-5 the series x + x^2/2 is exact to float precision.
     public float Invoke(float x) => x > 0f ? x : (float)(alpha * (x > -1e-5f ? x * (1.0 + 0.5 * x) : Math.Exp(x) - 1.0));
-    public Vector128<float> Invoke(Vector128<float> x) => Simd128.Elu(x, alpha);
-    public Vector256<float> Invoke(Vector256<float> x) => Simd256.Elu(x, alpha);
-    public Vector512<float> Invoke(Vector512<float> x) => Simd512.Elu(x, alpha);
+    public Quad128 Invoke(Quad128 x) => Simd128.Elu(x, alpha);
+    public Quad256 Invoke(Quad256 x) => Simd256.Elu(x, alpha);
+    public Quad512 Invoke(Quad512 x) => Simd512.Elu(x, alpha);
 }
 
 /// <summary>Leaky ReLU by compare and select (no Max: NEON FMAX would turn NaN handling around). NaN passes through; slope 0 gives a true 0 for -Inf.</summary>
 internal readonly struct LeakyReluOp(float slope) : IUnaryOp
 {
     public float Invoke(float x) => x <= 0f ? (slope == 0f ? 0f : x * slope) : x;
-    public Vector128<float> Invoke(Vector128<float> x) =>
-        Vector128.ConditionalSelect(Vector128.LessThanOrEqual(x, Vector128<float>.Zero), slope == 0f ? Vector128<float>.Zero : x * slope, x);
-    public Vector256<float> Invoke(Vector256<float> x) =>
-        Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, Vector256<float>.Zero), slope == 0f ? Vector256<float>.Zero : x * slope, x);
-    public Vector512<float> Invoke(Vector512<float> x) =>
-        Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<float>.Zero), slope == 0f ? Vector512<float>.Zero : x * slope, x);
+    public Quad128 Invoke(Quad128 x) => Quad128.Select(Quad128.LessThanOrEqual(x, 0f), slope == 0f ? default : x * slope, x);
+    public Quad256 Invoke(Quad256 x) => Quad256.Select(Quad256.LessThanOrEqual(x, 0f), slope == 0f ? default : x * slope, x);
+    public Quad512 Invoke(Quad512 x) => Quad512.Select(Quad512.LessThanOrEqual(x, 0f), slope == 0f ? default : x * slope, x);
 }
 
 /// <summary>Step: x &gt;= 0 ? 1 : low (0 or -1); NaN passes through.</summary>
 internal readonly struct StepOp(float low) : IUnaryOp
 {
     public float Invoke(float x) => x >= 0f ? 1f : float.IsNaN(x) ? x : low;
-    public Vector128<float> Invoke(Vector128<float> x) => Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, Vector128<float>.Zero), Vector128<float>.One,
-        Vector128.ConditionalSelect(Vector128.Equals(x, x), Vector128.Create(low), x));
-    public Vector256<float> Invoke(Vector256<float> x) => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256<float>.One,
-        Vector256.ConditionalSelect(Vector256.Equals(x, x), Vector256.Create(low), x));
-    public Vector512<float> Invoke(Vector512<float> x) => Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.One,
-        Vector512.ConditionalSelect(Vector512.Equals(x, x), Vector512.Create(low), x));
+    public Quad128 Invoke(Quad128 x) => Quad128.Select(Quad128.GreaterThanOrEqual(x, 0f), Quad128.Splat(1f), Quad128.Select(Quad128.IsNotNaN(x), Quad128.Splat(low), x));
+    public Quad256 Invoke(Quad256 x) => Quad256.Select(Quad256.GreaterThanOrEqual(x, 0f), Quad256.Splat(1f), Quad256.Select(Quad256.IsNotNaN(x), Quad256.Splat(low), x));
+    public Quad512 Invoke(Quad512 x) => Quad512.Select(Quad512.GreaterThanOrEqual(x, 0f), Quad512.Splat(1f), Quad512.Select(Quad512.IsNotNaN(x), Quad512.Splat(low), x));
 }
 
 /// <summary>d *= y (1 - y).</summary>
 internal readonly struct SigmoidDerivativeOp : IBinaryOp
 {
     public float Invoke(float y, float d) => d * (y * (1f - y));
-    public Vector128<float> Invoke(Vector128<float> y, Vector128<float> d) => d * (y * (Vector128<float>.One - y));
-    public Vector256<float> Invoke(Vector256<float> y, Vector256<float> d) => d * (y * (Vector256<float>.One - y));
-    public Vector512<float> Invoke(Vector512<float> y, Vector512<float> d) => d * (y * (Vector512<float>.One - y));
+    public Quad128 Invoke(Quad128 y, Quad128 d) => d * (y * (1f - y));
+    public Quad256 Invoke(Quad256 y, Quad256 d) => d * (y * (1f - y));
+    public Quad512 Invoke(Quad512 y, Quad512 d) => d * (y * (1f - y));
 }
 
 /// <summary>d *= 1 - y^2, as (1 - y)(1 + y): 1 - y is exact for y in [0.5, 1], so no cancellation near saturation.</summary>
 internal readonly struct TanhDerivativeOp : IBinaryOp
 {
     public float Invoke(float y, float d) => d * ((1f - y) * (1f + y));
-    public Vector128<float> Invoke(Vector128<float> y, Vector128<float> d) => d * ((Vector128<float>.One - y) * (Vector128<float>.One + y));
-    public Vector256<float> Invoke(Vector256<float> y, Vector256<float> d) => d * ((Vector256<float>.One - y) * (Vector256<float>.One + y));
-    public Vector512<float> Invoke(Vector512<float> y, Vector512<float> d) => d * ((Vector512<float>.One - y) * (Vector512<float>.One + y));
+    public Quad128 Invoke(Quad128 y, Quad128 d) => d * ((1f - y) * (y + 1f));
+    public Quad256 Invoke(Quad256 y, Quad256 d) => d * ((1f - y) * (y + 1f));
+    public Quad512 Invoke(Quad512 y, Quad512 d) => d * ((1f - y) * (y + 1f));
 }
 
 /// <summary>d *= y &gt; 0 ? 1 : slope (NaN y takes the slope, as the scalar reference does).</summary>
 internal readonly struct LeakyReluDerivativeOp(float slope) : IBinaryOp
 {
     public float Invoke(float y, float d) => y > 0f ? d : d * slope;
-    public Vector128<float> Invoke(Vector128<float> y, Vector128<float> d) => Vector128.ConditionalSelect(Vector128.GreaterThan(y, Vector128<float>.Zero), d, d * slope);
-    public Vector256<float> Invoke(Vector256<float> y, Vector256<float> d) => Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), d, d * slope);
-    public Vector512<float> Invoke(Vector512<float> y, Vector512<float> d) => Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), d, d * slope);
+    public Quad128 Invoke(Quad128 y, Quad128 d) => Quad128.Select(Quad128.GreaterThan(y, 0f), d, d * slope);
+    public Quad256 Invoke(Quad256 y, Quad256 d) => Quad256.Select(Quad256.GreaterThan(y, 0f), d, d * slope);
+    public Quad512 Invoke(Quad512 y, Quad512 d) => Quad512.Select(Quad512.GreaterThan(y, 0f), d, d * slope);
 }
 
 /// <summary>d *= y &gt; 0 ? 1 : y + a.</summary>
 internal readonly struct EluDerivativeOp(float alpha) : IBinaryOp
 {
     public float Invoke(float y, float d) => d * (y > 0f ? 1f : y + alpha);
-    public Vector128<float> Invoke(Vector128<float> y, Vector128<float> d) => d * Vector128.ConditionalSelect(Vector128.GreaterThan(y, Vector128<float>.Zero), Vector128<float>.One, y + Vector128.Create(alpha));
-    public Vector256<float> Invoke(Vector256<float> y, Vector256<float> d) => d * Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), Vector256<float>.One, y + Vector256.Create(alpha));
-    public Vector512<float> Invoke(Vector512<float> y, Vector512<float> d) => d * Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), Vector512<float>.One, y + Vector512.Create(alpha));
+    public Quad128 Invoke(Quad128 y, Quad128 d) => d * Quad128.Select(Quad128.GreaterThan(y, 0f), Quad128.Splat(1f), y + alpha);
+    public Quad256 Invoke(Quad256 y, Quad256 d) => d * Quad256.Select(Quad256.GreaterThan(y, 0f), Quad256.Splat(1f), y + alpha);
+    public Quad512 Invoke(Quad512 y, Quad512 d) => d * Quad512.Select(Quad512.GreaterThan(y, 0f), Quad512.Splat(1f), y + alpha);
 }
 
 /// <summary>d *= sigmoid(u) recovered from y = softplus(u): 1 - e^-y = -expm1(-y).</summary>
@@ -202,7 +285,7 @@ internal readonly struct SoftplusDerivativeOp : IBinaryOp
         double v = y;
         return d * (float)(v < 1e-4 ? v * (1.0 - 0.5 * v) : 1.0 - Math.Exp(-v));
     }
-    public Vector128<float> Invoke(Vector128<float> y, Vector128<float> d) => d * -Simd128.ExpM1(-y);
-    public Vector256<float> Invoke(Vector256<float> y, Vector256<float> d) => d * -Simd256.ExpM1(-y);
-    public Vector512<float> Invoke(Vector512<float> y, Vector512<float> d) => d * -Simd512.ExpM1(-y);
+    public Quad128 Invoke(Quad128 y, Quad128 d) => d * -Simd128.ExpM1(-y);
+    public Quad256 Invoke(Quad256 y, Quad256 d) => d * -Simd256.ExpM1(-y);
+    public Quad512 Invoke(Quad512 y, Quad512 d) => d * -Simd512.ExpM1(-y);
 }

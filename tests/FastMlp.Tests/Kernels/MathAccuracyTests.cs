@@ -38,8 +38,11 @@ internal static class Reference
 }
 
 /// <summary>
-/// Accuracy of the vector math over the whole float range: every 2^12-th float bit pattern (2^20 inputs, both
-/// signs, subnormals, huge values, Inf and NaN patterns) against float64 Math, on each vector path of this machine.
+/// Accuracy of the vector math over the whole float range against float64 Math, on each vector path of this machine:
+/// every 2^12-th float bit pattern (2^20 inputs, both signs, subnormals, huge values, Inf and NaN patterns), every
+/// 2^6-th pattern of |x| in [2^-8, 128) (where all the interesting behaviour is), 4096 consecutive floats around
+/// each threshold of the algorithms (overflow, the subnormal and zero boundaries of exp, the range-reduction
+/// boundaries, tanh saturation) and 2^18 random floats in [-110, 110].
 /// </summary>
 public class MathAccuracyTests
 {
@@ -89,11 +92,7 @@ public class MathAccuracyTests
 
     private static double Run<TOp>(KernelPath path, TOp op, Func<double, double> reference, out float worstX) where TOp : struct, IUnaryOp
     {
-        var xs = new List<float>();
-        for (long bits = 0; bits <= uint.MaxValue; bits += 1L << Shift) xs.Add(BitConverter.UInt32BitsToSingle((uint)bits));
-        xs.AddRange([0f, -0f, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue, float.PositiveInfinity, float.NegativeInfinity,
-            float.NaN, 1e-30f, -1e-30f, 88.72f, 88.73f, -87.3f, -87.4f, -103.9f, -104f, 0.625f, -0.625f, 0.34657f, -0.34657f, 1f, -1f]);
-        float[] x = xs.ToArray(), y = new float[x.Length];
+        float[] x = Inputs.Value, y = new float[x.Length];
         ActivationKernels.Unary(path, op, x, y);
         return Worst(x, y, reference, out worstX);
     }
@@ -106,6 +105,30 @@ public class MathAccuracyTests
         ActivationKernels.Binary(path, new SoftplusDerivativeOp(), y, d);
         return Worst(y, d, v => -Reference.Expm1(-v), out _);
     }
+
+    private static readonly Lazy<float[]> Inputs = new(() =>
+    {
+        var xs = new List<float>();
+        for (long bits = 0; bits <= uint.MaxValue; bits += 1L << Shift) xs.Add(BitConverter.UInt32BitsToSingle((uint)bits));
+        for (uint bits = 0x3B800000u; bits < 0x43000000u; bits += 1u << 6)
+        {
+            xs.Add(BitConverter.UInt32BitsToSingle(bits));
+            xs.Add(-BitConverter.UInt32BitsToSingle(bits));
+        }
+        // exp overflow (88.7228), the last normal result (-87.3365), the last nonzero result (-103.9721), the reduction
+        // boundaries (+-ln2/2, 3 ln2/2), tanh rounding to 1 (9.01), the sigmoid/softplus subnormal range, expm1 clamps.
+        foreach (float t in new[] { 88.7228391f, -87.3365448f, -103.972084f, 0.34657359f, -0.34657359f, 1.03972077f, -1.03972077f,
+                     9.0109133f, -9.0109133f, -88f, 87.5f, -87.5f, 88f, 0.17328680f, -0.17328680f, 1f, -1f, 0.5f, -0.5f })
+        {
+            int b = BitConverter.SingleToInt32Bits(t);
+            for (int k = -2048; k < 2048; k++) xs.Add(BitConverter.Int32BitsToSingle(b + k));
+        }
+        var rnd = new Random(20261123);
+        for (int i = 0; i < 1 << 18; i++) xs.Add((float)(rnd.NextDouble() * 220 - 110));
+        xs.AddRange([0f, -0f, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue, float.PositiveInfinity, float.NegativeInfinity,
+            float.NaN, -float.NaN, 1e-30f, -1e-30f, 88.72f, 88.73f, -87.3f, -87.4f, -103.9f, -104f, 0.625f, -0.625f, 0.34657f, -0.34657f, 1f, -1f]);
+        return xs.ToArray();
+    });
 
     internal static double Worst(float[] x, float[] y, Func<double, double> reference, out float worstX)
     {
