@@ -69,7 +69,9 @@ internal static partial class Gemm
                                 ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
                     }
                     else
-                        OuterPacked2<T, TVec>(ref pa, ref bn, N, ref Unsafe.Add(ref cm, n), N, mb, pn, add);
+                        for (int t = 0; t < tiles; t++)
+                            OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref bn, N,
+                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
                 }
                 for (; n <= N - width; n += width)
                     for (int t = 0; t < tiles; t++)
