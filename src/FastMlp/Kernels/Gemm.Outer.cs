@@ -15,7 +15,8 @@ internal static partial class Gemm
     /// C[m, n] = (accumulate ? C[m, n] : 0) + sum_p A(m, p) B[p, n], with A(m, p) = a[m * sm + p * sp], B [P x N] and
     /// C [M x N] row-major. The reduction is cut into chunks whose B panel (chunk x 2 vectors) is 16 KiB; within a
     /// chunk, A is packed per block of rows (<see cref="PackFloats"/> floats on the stack) into tiles of T.TileRows rows laid out p-major
-    /// (the broadcasts of one step are adjacent), and each 2-vector column panel of B is reused by every tile.
+    /// (the broadcasts of one step are adjacent), and each 2-vector column panel of B is reused by every tile (copied
+    /// contiguous first when three or more tiles share it). M == 1 goes to <see cref="OuterRow"/>.
     /// Each C element is still summed over p in order, so the result does not depend on the tile size.
     /// </summary>
     [SkipLocalsInit]
