@@ -13,7 +13,7 @@ namespace FastMlp.Training;
 /// divergence that keeps the last finite weights.
 /// </summary>
 /// <remarks>
-/// <para>All buffers (batch gather, per-shard workspaces and gradients, optimizer state) are allocated on the
+/// <para>All buffers (batch gather, the step's workspace, gradient, optimizer state) are allocated on the
 /// first step for the batch size in use; later steps allocate nothing.</para>
 /// <para>Parallel across the mini-batch (<see cref="ParallelGradient"/>): the batch's rows are cut into shards whose
 /// boundaries depend only on the batch size (<see cref="ShardRows"/>) and run forward and backward on whichever worker
@@ -34,7 +34,8 @@ public sealed class Trainer : IDisposable
     /// to 0). Portable kernels: 2 threads gave 0.96-1.02x at 1.1-2.2 M, 1.36x at 3.5 M, 2.4x at 8.8 M. Avx512 kernels
     /// (3x faster GEMMs, so each step is shorter and the same synchronisation costs more): 784-256-128-10 batch 32
     /// (7.5 M) 0.63-1.08x in three runs, 256-256-10 batch 128 (8.8 M) 0.98x, batch 64 (15 M) 1.18x, 128-256
-    /// (30-60 M) 1.8-2.6x. Splitting pays reliably from about 10 M.
+    /// (30-60 M) 1.8-2.6x. Splitting pays reliably from about 10 M. (Measured with per-shard gradient buffers; the
+    /// reduction-free step synchronises three times per step instead of twice and has not been re-measured.)
     /// </summary>
     public const long MinParallelWork = 10_000_000;
 
