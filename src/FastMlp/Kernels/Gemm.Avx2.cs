@@ -3,8 +3,8 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 namespace FastMlp.Kernels;
 
-/// <summary>AVX2 + FMA: 8 floats per vector, fused multiply-add (vfmadd231ps ymm).</summary>
-internal readonly struct Avx2GemmSimd : IGemmSimd<Vector256<float>>
+/// <summary>AVX2 + FMA: 8 floats per vector, fused multiply-add (vfmadd231ps ymm); GEMV sums by vhaddps within 128-bit lanes, vperm2f128 across them.</summary>
+internal readonly struct Avx2GemmSimd : IGemvSimd<Vector256<float>>
 {
     public static int Width => Vector256<float>.Count;
     public static int TileRows => 6;
@@ -30,6 +30,16 @@ internal readonly struct Avx2GemmSimd : IGemmSimd<Vector256<float>>
         Vector256<float> q = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d));
         return q.GetLower() + q.GetUpper();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> PairSums(Vector256<float> a, Vector256<float> b) => Avx.HorizontalAdd(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> FoldLanes(Vector256<float> a, Vector256<float> b) =>
+        Avx.Permute2x128(a, b, 0x20) + Avx.Permute2x128(a, b, 0x31);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Apply<TOp>(TOp op, Vector256<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad256(v, v, v, v)).A;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WithLane(Vector256<float> v, int lane, float value) =>
+        Vector256.ConditionalSelect(Vector256.Equals(Vector256<int>.Indices, Vector256.Create(lane)).AsSingle(), Vector256.Create(value), v);
 }
 
 internal static partial class Gemm

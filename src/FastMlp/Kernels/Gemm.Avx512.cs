@@ -3,8 +3,8 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 namespace FastMlp.Kernels;
 
-/// <summary>AVX-512F: 16 floats per vector, fused multiply-add (vfmadd231ps zmm).</summary>
-internal readonly struct Avx512GemmSimd : IGemmSimd<Vector512<float>>
+/// <summary>AVX-512F: 16 floats per vector, fused multiply-add (vfmadd231ps zmm); GEMV lane shuffles vshufps and vshuff32x4 (there is no 512-bit horizontal add).</summary>
+internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
 {
     public static int Width => Vector512<float>.Count;
     public static int TileRows => 8;
@@ -33,6 +33,17 @@ internal readonly struct Avx512GemmSimd : IGemmSimd<Vector512<float>>
         Vector256<float> h = Avx512F.Shuffle4x128(q, q, 0x88).GetLower() + Avx512F.Shuffle4x128(q, q, 0xDD).GetLower();
         return h.GetLower() + h.GetUpper();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> PairSums(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle(a, b, 0x88) + Avx512F.Shuffle(a, b, 0xDD);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> FoldLanes(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Apply<TOp>(TOp op, Vector512<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad512(v, v, v, v)).A;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WithLane(Vector512<float> v, int lane, float value) =>
+        Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), Vector512.Create(value), v);
 }
 
 internal static partial class Gemm

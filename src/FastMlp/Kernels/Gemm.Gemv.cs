@@ -34,142 +34,6 @@ internal readonly struct NoActivationOp : IUnaryOp
     public Quad512 Invoke(Quad512 x) => x;
 }
 
-/// <summary>AVX-512: the lane shuffles are vshufps and vshuff32x4 (there is no 512-bit horizontal add).</summary>
-internal readonly struct Avx512GemvSimd : IGemvSimd<Vector512<float>>
-{
-    public static int Width => Avx512GemmSimd.Width;
-    public static int TileRows => Avx512GemmSimd.TileRows;
-    public static Vector512<float> Zero => Vector512<float>.Zero;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(ref float p) => Avx512GemmSimd.Load(ref p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<float> v, ref float p) => Avx512GemmSimd.Store(v, ref p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Splat(float s) => Avx512GemmSimd.Splat(s);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512GemmSimd.MulAdd(a, b, c);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => Avx512GemmSimd.Add(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector512<float> v) => Avx512GemmSimd.Sum(v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) => Avx512GemmSimd.Sum4(a, b, c, d);
-    public static int DotRows => Avx512GemmSimd.DotRows;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> PairSums(Vector512<float> a, Vector512<float> b) =>
-        Avx512F.Shuffle(a, b, 0x88) + Avx512F.Shuffle(a, b, 0xDD);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> FoldLanes(Vector512<float> a, Vector512<float> b) =>
-        Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Apply<TOp>(TOp op, Vector512<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad512(v, v, v, v)).A;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> WithLane(Vector512<float> v, int lane, float value) =>
-        Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), Vector512.Create(value), v);
-}
-
-/// <summary>AVX2: vhaddps within 128-bit lanes, vperm2f128 across them.</summary>
-internal readonly struct Avx2GemvSimd : IGemvSimd<Vector256<float>>
-{
-    public static int Width => Avx2GemmSimd.Width;
-    public static int TileRows => Avx2GemmSimd.TileRows;
-    public static Vector256<float> Zero => Vector256<float>.Zero;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load(ref float p) => Avx2GemmSimd.Load(ref p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<float> v, ref float p) => Avx2GemmSimd.Store(v, ref p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Splat(float s) => Avx2GemmSimd.Splat(s);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Avx2GemmSimd.MulAdd(a, b, c);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => Avx2GemmSimd.Add(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector256<float> v) => Avx2GemmSimd.Sum(v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d) => Avx2GemmSimd.Sum4(a, b, c, d);
-    public static int DotRows => Avx2GemmSimd.DotRows;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> PairSums(Vector256<float> a, Vector256<float> b) => Avx.HorizontalAdd(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> FoldLanes(Vector256<float> a, Vector256<float> b) =>
-        Avx.Permute2x128(a, b, 0x20) + Avx.Permute2x128(a, b, 0x31);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Apply<TOp>(TOp op, Vector256<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad256(v, v, v, v)).A;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> WithLane(Vector256<float> v, int lane, float value) =>
-        Vector256.ConditionalSelect(Vector256.Equals(Vector256<int>.Indices, Vector256.Create(lane)).AsSingle(), Vector256.Create(value), v);
-}
-
-/// <summary>Portable Vector128: haddps on x86 (SSE3), faddp on ARM, lane by lane elsewhere; multiply then add.</summary>
-internal readonly struct Vector128GemvSimd : IGemvSimd<Vector128<float>>
-{
-    public static int Width => Vector128GemmSimd.Width;
-    public static int TileRows => Vector128GemmSimd.TileRows;
-    public static Vector128<float> Zero => Vector128<float>.Zero;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Load(ref float p) => Vector128GemmSimd.Load(ref p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector128<float> v, ref float p) => Vector128GemmSimd.Store(v, ref p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Splat(float s) => Vector128GemmSimd.Splat(s);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128GemmSimd.MulAdd(a, b, c);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => Vector128GemmSimd.Add(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector128<float> v) => Vector128GemmSimd.Sum(v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) => Vector128GemmSimd.Sum4(a, b, c, d);
-    public static int DotRows => Vector128GemmSimd.DotRows;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b)
-    {
-        if (Sse3.IsSupported) return Sse3.HorizontalAdd(a, b);
-        if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.AddPairwise(a, b);
-        return Vector128.Create(a.GetElement(0) + a.GetElement(1), a.GetElement(2) + a.GetElement(3),
-            b.GetElement(0) + b.GetElement(1), b.GetElement(2) + b.GetElement(3));
-    }
-    public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad128(v, v, v, v)).A;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
-        Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
-
-}
-
-/// <summary>ARM NEON: faddp for the pairwise sums, FMLA through <see cref="NeonGemmSimd"/>.</summary>
-internal readonly struct NeonGemvSimd : IGemvSimd<Vector128<float>>
-{
-    public static int Width => NeonGemmSimd.Width;
-    public static int TileRows => NeonGemmSimd.TileRows;
-    public static Vector128<float> Zero => Vector128<float>.Zero;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Load(ref float p) => NeonGemmSimd.Load(ref p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector128<float> v, ref float p) => NeonGemmSimd.Store(v, ref p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Splat(float s) => NeonGemmSimd.Splat(s);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => NeonGemmSimd.MulAdd(a, b, c);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => NeonGemmSimd.Add(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector128<float> v) => NeonGemmSimd.Sum(v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) => NeonGemmSimd.Sum4(a, b, c, d);
-    public static int DotRows => NeonGemmSimd.DotRows;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) => AdvSimd.Arm64.AddPairwise(a, b);
-    public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad128(v, v, v, v)).A;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
-        Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
-}
-
 /// <summary>Whether a GEMV block may be partial (its row offsets clamped); a struct type argument, so the JIT folds it.</summary>
 internal interface IBlockKind
 {
@@ -198,13 +62,13 @@ internal static partial class Gemm
     {
         // typeof comparisons of struct type arguments are JIT-time constants: one branch survives per path.
         if (typeof(T) == typeof(Avx512GemmSimd))
-            GemvBlocks<Avx512GemvSimd, Vector512<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
+            GemvBlocks<Avx512GemmSimd, Vector512<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
         else if (typeof(T) == typeof(Avx2GemmSimd))
-            GemvBlocks<Avx2GemvSimd, Vector256<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
+            GemvBlocks<Avx2GemmSimd, Vector256<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
         else if (typeof(T) == typeof(Vector128GemmSimd))
-            GemvBlocks<Vector128GemvSimd, Vector128<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
+            GemvBlocks<Vector128GemmSimd, Vector128<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
         else if (typeof(T) == typeof(NeonGemmSimd))
-            GemvBlocks<NeonGemvSimd, Vector128<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
+            GemvBlocks<NeonGemmSimd, Vector128<float>, NoActivationOp>(ref x, ref w, ref b, ref y, inputs, outputs, default);
         else
             throw new NotSupportedException($"No GEMV for {typeof(T).Name}.");
     }

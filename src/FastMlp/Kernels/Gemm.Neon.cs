@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.Arm;
 namespace FastMlp.Kernels;
 
 /// <summary>ARM NEON: 4 floats per vector, fused multiply-add (FMLA), horizontal sum by two FADDP.</summary>
-internal readonly struct NeonGemmSimd : IGemmSimd<Vector128<float>>
+internal readonly struct NeonGemmSimd : IGemvSimd<Vector128<float>>
 {
     public static int Width => Vector128<float>.Count;
     public static int TileRows => 4;
@@ -25,6 +25,14 @@ internal readonly struct NeonGemmSimd : IGemmSimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) =>
         AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a, b), AdvSimd.Arm64.AddPairwise(c, d));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) => AdvSimd.Arm64.AddPairwise(a, b);
+    public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad128(v, v, v, v)).A;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
+        Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
 }
 
 internal static partial class Gemm

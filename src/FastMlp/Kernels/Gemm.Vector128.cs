@@ -1,10 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace FastMlp.Kernels;
 
-/// <summary>Portable Vector128: 4 floats per vector, multiply then add (not fused), SSE on x86.</summary>
-internal readonly struct Vector128GemmSimd : IGemmSimd<Vector128<float>>
+/// <summary>Portable Vector128: 4 floats per vector, multiply then add (not fused), SSE on x86; GEMV pair sums by haddps (x86), faddp (ARM), lane by lane elsewhere.</summary>
+internal readonly struct Vector128GemmSimd : IGemvSimd<Vector128<float>>
 {
     public static int Width => Vector128<float>.Count;
     public static int TileRows => 4;
@@ -25,6 +27,20 @@ internal readonly struct Vector128GemmSimd : IGemmSimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) =>
         Vector128.Create(Sum(a), Sum(b), Sum(c), Sum(d));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b)
+    {
+        if (Sse3.IsSupported) return Sse3.HorizontalAdd(a, b);
+        if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.AddPairwise(a, b);
+        return Vector128.Create(a.GetElement(0) + a.GetElement(1), a.GetElement(2) + a.GetElement(3),
+            b.GetElement(0) + b.GetElement(1), b.GetElement(2) + b.GetElement(3));
+    }
+    public static Vector128<float> FoldLanes(Vector128<float> a, Vector128<float> b) => throw new NotSupportedException("One 128-bit lane: nothing to fold.");
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad128(v, v, v, v)).A;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
+        Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
 }
 
 internal static partial class Gemm

@@ -36,10 +36,10 @@ internal static class OneSampleForward
         ref float pb = ref MemoryMarshal.GetReference(b);
         switch (path)
         {
-            case KernelPath.Avx512: Run<Avx512GemvSimd, Vector512<float>>(KernelPath.Avx512, layers, ref p, ref px, ref py, ref pa, ref pb); break;
-            case KernelPath.Avx2: Run<Avx2GemvSimd, Vector256<float>>(KernelPath.Avx2, layers, ref p, ref px, ref py, ref pa, ref pb); break;
-            case KernelPath.Vector128: Run<Vector128GemvSimd, Vector128<float>>(KernelPath.Vector128, layers, ref p, ref px, ref py, ref pa, ref pb); break;
-            case KernelPath.Neon: Run<NeonGemvSimd, Vector128<float>>(KernelPath.Neon, layers, ref p, ref px, ref py, ref pa, ref pb); break;
+            case KernelPath.Avx512: Run<Avx512GemmSimd, Vector512<float>>(KernelPath.Avx512, layers, ref p, ref px, ref py, ref pa, ref pb); break;
+            case KernelPath.Avx2: Run<Avx2GemmSimd, Vector256<float>>(KernelPath.Avx2, layers, ref p, ref px, ref py, ref pa, ref pb); break;
+            case KernelPath.Vector128: Run<Vector128GemmSimd, Vector128<float>>(KernelPath.Vector128, layers, ref p, ref px, ref py, ref pa, ref pb); break;
+            case KernelPath.Neon: Run<NeonGemmSimd, Vector128<float>>(KernelPath.Neon, layers, ref p, ref px, ref py, ref pa, ref pb); break;
             default: RunScalar(layers, parameters, x, y, a, b); break;
         }
     }
