@@ -78,8 +78,7 @@ public sealed class Objective
         Evaluations++;
         gradient.Clear(); // the padding between layers is never written
         int rows = _data.Count;
-        int threads = (long)rows * Network.ParameterCount < Trainer.MinParallelWork ? 1 : _pool.Threads;
-        return _gradient.Compute(_pool, threads, _data.FeatureArray, Targets(), rows, gradient, out _, out _);
+        return _gradient.Compute(_pool, ParallelGradient.ThreadsFor(_pool, Network, rows), _data.FeatureArray, Targets(), rows, gradient, out _, out _);
     }
 
     /// <summary>Copies <paramref name="point"/> into the network's parameters, then evaluates J and its gradient there.</summary>

@@ -68,6 +68,10 @@ internal sealed unsafe class ParallelGradient : IParallelJob
     /// <summary>Rows per shard of a block: depends on the block's size only, never on the thread count.</summary>
     public static int ShardRows(int blockRows) => Math.Max(MinShardRows, (blockRows + MaxShards - 1) / MaxShards);
 
+    /// <summary>Threads worth using for a batch of <paramref name="rows"/>: one below <see cref="Trainer.MinParallelWork"/>, else the pool's.</summary>
+    public static int ThreadsFor(WorkerPool pool, Network network, int rows) =>
+        (long)rows * network.ParameterCount < Trainer.MinParallelWork ? 1 : pool.Threads;
+
     /// <summary>A workspace for at least <paramref name="rows"/> rows (up to <see cref="MaxBlockRows"/>), for serial use between steps.</summary>
     public Backpropagation Workspace(int rows)
     {

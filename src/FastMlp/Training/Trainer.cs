@@ -220,7 +220,7 @@ public sealed class Trainer : IDisposable
 
     private float StepCore(ReadOnlySpan<float> x, Targets targets, int rows)
     {
-        int threads = (long)rows * _net.ParameterCount < MinParallelWork ? 1 : _pool.Threads;
+        int threads = ParallelGradient.ThreadsFor(_pool, _net, rows);
         Span<float> gradient = _gradient.Span;
         double loss = _parallelGradient.Compute(_pool, threads, x, targets, rows, gradient, out int correct, out bool finite);
         if (!double.IsFinite(loss) || !finite)
