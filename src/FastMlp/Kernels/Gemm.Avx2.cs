@@ -38,6 +38,17 @@ internal readonly struct Avx2GemmSimd : IGemvSimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Apply<TOp>(TOp op, Vector256<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad256(v, v, v, v)).A;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Quad128 ApplyRows<TOp>(TOp op, Quad128 rows) where TOp : struct, IUnaryOp
+    {
+        // Two rows per 256-bit vector (the Avx2 tile has 3 rows; the fourth is never stored).
+        Vector256<float> ab = Vector256.Create(rows.A, rows.B), cd = Vector256.Create(rows.C, rows.D);
+        Quad256 f = op.Invoke(new Quad256(ab, cd, ab, cd));
+        return new Quad128(f.A.GetLower(), f.A.GetUpper(), f.B.GetLower(), f.B.GetUpper());
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ApplyBinary<TOp>(TOp op, Vector256<float> y, Vector256<float> d) where TOp : struct, IBinaryOp =>
+        op.Invoke(new Quad256(y, y, y, y), new Quad256(d, d, d, d)).A;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> WithLane(Vector256<float> v, int lane, float value) =>
         Vector256.ConditionalSelect(Vector256.Equals(Vector256<int>.Indices, Vector256.Create(lane)).AsSingle(), Vector256.Create(value), v);
 }

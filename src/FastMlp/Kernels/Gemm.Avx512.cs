@@ -42,6 +42,18 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Apply<TOp>(TOp op, Vector512<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad512(v, v, v, v)).A;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Quad128 ApplyRows<TOp>(TOp op, Quad128 rows) where TOp : struct, IUnaryOp
+    {
+        // 4 rows x 4 outputs fill one 512-bit vector exactly.
+        Vector512<float> v = Vector512.Create(Vector256.Create(rows.A, rows.B), Vector256.Create(rows.C, rows.D));
+        Vector512<float> f = op.Invoke(new Quad512(v, v, v, v)).A;
+        Vector256<float> lo = f.GetLower(), hi = f.GetUpper();
+        return new Quad128(lo.GetLower(), lo.GetUpper(), hi.GetLower(), hi.GetUpper());
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ApplyBinary<TOp>(TOp op, Vector512<float> y, Vector512<float> d) where TOp : struct, IBinaryOp =>
+        op.Invoke(new Quad512(y, y, y, y), new Quad512(d, d, d, d)).A;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WithLane(Vector512<float> v, int lane, float value) =>
         Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), Vector512.Create(value), v);
 }

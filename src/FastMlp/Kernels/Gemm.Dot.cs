@@ -13,11 +13,14 @@ internal static partial class Gemm
     /// every group of T.DotRows rows of X: DotRows x 4 dot products in vector accumulators, reduced along the inputs,
     /// then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum). The rows left over
     /// by a block go through 2-row tiles. Every output is summed in the same order whatever the tile and the
-    /// blocking, the order <see cref="Gemv"/> uses.
+    /// blocking, the order <see cref="Gemv"/> uses. The epilogue <paramref name="op"/> (an element-wise activation,
+    /// <see cref="NoActivationOp"/> for none) is applied to each finished 4-output group of the tile in registers, with the
+    /// element-wise kernels' vector operator of the path's width (<see cref="IGemmSimd{TVec}.ApplyRows"/>), so the stored
+    /// values equal a plain Forward followed by <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> bitwise.
     /// </summary>
     [SkipLocalsInit]
-    private static void DotForward<T, TVec>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs, int outputs)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
+    private static void DotForward<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs, int outputs, TOp op)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int fr = T.DotRows;
         int rowBlock = Math.Max(fr, XBlockBytes / sizeof(float) / Math.Max(inputs, 1) / fr * fr);
@@ -37,12 +40,12 @@ internal static partial class Gemm
                 for (; r <= rEnd - fr; r += fr)
                 {
                     // T.DotRows is a JIT-time constant: one of these calls survives, a tile method compiled for that height.
-                    if (fr == 4) DotTile<T, TVec, Rows4>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no);
-                    else if (fr == 3) DotTile<T, TVec, Rows3>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no);
-                    else DotTile<T, TVec, Rows2>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no);
+                    if (fr == 4) DotTile<T, TVec, Rows4, TOp>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no, op);
+                    else if (fr == 3) DotTile<T, TVec, Rows3, TOp>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no, op);
+                    else DotTile<T, TVec, Rows2, TOp>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no, op);
                 }
                 for (; r < rEnd; r += 2)
-                    DotTile<T, TVec, Rows2>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no);
+                    DotTile<T, TVec, Rows2, TOp>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no, op);
             }
         }
     }
@@ -50,11 +53,12 @@ internal static partial class Gemm
     /// <summary>
     /// TRows.Value (2..4) rows of X from row r by 4 rows of W; a row at or past rEnd re-reads row rEnd - 1 and is not
     /// stored. The height is a type argument so that each height is its own method with the unused rows folded away
-    /// (a runtime height would keep every branch).
+    /// (a runtime height would keep every branch). The tile's results (bias added) are put through op together before
+    /// they are stored.
     /// </summary>
-    private static void DotTile<T, TVec, TRows>(ref float x, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
-        int r, int rEnd, int inputs, int outputs, int no)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant
+    private static void DotTile<T, TVec, TRows, TOp>(ref float x, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
+        int r, int rEnd, int inputs, int outputs, int no, TOp op)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant where TOp : struct, IUnaryOp
     {
         int width = T.Width;
         int fr = TRows.Value;
@@ -99,24 +103,54 @@ internal static partial class Gemm
         Vector128<float> s0 = T.Sum4(a00, a01, a02, a03), s1 = T.Sum4(a10, a11, a12, a13);
         Vector128<float> s2 = fr > 2 ? T.Sum4(a20, a21, a22, a23) : default, s3 = fr > 3 ? T.Sum4(a30, a31, a32, a33) : default;
         int nr = Math.Min(fr, rEnd - r);
+        Vector128<float> bias = LoadBias4(ref bo, no);
+        // A row past rEnd (clamped) keeps its vector sums unfinished: it is computed but never stored.
+        Vector128<float> v0 = DotFinish(ref x0, ref w0, ref w1, ref w2, ref w3, bias, s0, k, inputs);
+        Vector128<float> v1 = nr > 1 ? DotFinish(ref x1, ref w0, ref w1, ref w2, ref w3, bias, s1, k, inputs) : s1;
+        Vector128<float> v2 = fr > 2 && nr > 2 ? DotFinish(ref x2, ref w0, ref w1, ref w2, ref w3, bias, s2, k, inputs) : s2;
+        Vector128<float> v3 = fr > 3 && nr > 3 ? DotFinish(ref x3, ref w0, ref w1, ref w2, ref w3, bias, s3, k, inputs) : s3;
+        if (typeof(TOp) != typeof(NoActivationOp))
+        {
+            // The epilogue: every result of the tile through the activation at once, one full vector of the path's width
+            // where it fits (4 rows x 4 outputs is one Vector512), while the tile is still in registers.
+            Quad128 f = T.ApplyRows(op, new Quad128(v0, v1, v2, v3));
+            v0 = f.A; v1 = f.B; v2 = f.C; v3 = f.D;
+        }
         ref float y0 = ref Unsafe.Add(ref yo, (nint)r * outputs);
-        DotFinish(ref x0, ref w0, ref w1, ref w2, ref w3, ref bo, ref y0, s0, k, inputs, no);
-        if (nr > 1) DotFinish(ref x1, ref w0, ref w1, ref w2, ref w3, ref bo, ref Unsafe.Add(ref y0, outputs), s1, k, inputs, no);
-        if (fr > 2 && nr > 2) DotFinish(ref x2, ref w0, ref w1, ref w2, ref w3, ref bo, ref Unsafe.Add(ref y0, 2 * outputs), s2, k, inputs, no);
-        if (fr > 3 && nr > 3) DotFinish(ref x3, ref w0, ref w1, ref w2, ref w3, ref bo, ref Unsafe.Add(ref y0, 3 * outputs), s3, k, inputs, no);
+        StoreOutputs4(ref y0, v0, no);
+        if (nr > 1) StoreOutputs4(ref Unsafe.Add(ref y0, outputs), v1, no);
+        if (fr > 2 && nr > 2) StoreOutputs4(ref Unsafe.Add(ref y0, 2 * outputs), v2, no);
+        if (fr > 3 && nr > 3) StoreOutputs4(ref Unsafe.Add(ref y0, 3 * outputs), v3, no);
     }
 
-    /// <summary>One row's four vector sums s, the scalar tail from k (as Gemv adds it), plus bias, stored.</summary>
+    /// <summary>One row's four results: the vector sums s, the scalar tail from k (as Gemv adds it), then the bias.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void DotFinish(ref float xr, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float y,
-        Vector128<float> s, int k, int inputs, int no)
+    private static Vector128<float> DotFinish(ref float xr, ref float w0, ref float w1, ref float w2, ref float w3, Vector128<float> bias,
+        Vector128<float> s, int k, int inputs)
     {
         if (k < inputs)
             s = DotTail(ref xr, ref w0, ref w1, ref w2, ref w3, s, k, inputs);
-        if (no == 4)
-            (Vector128.LoadUnsafe(ref bo) + s).StoreUnsafe(ref y);
-        else
-            StoreRow4(ref y, ref bo, s.GetElement(0), s.GetElement(1), s.GetElement(2), s.GetElement(3), no);
+        // Lane by lane this is the scalar b + s of a partial group: one IEEE addition either way.
+        return bias + s;
+    }
+
+    /// <summary>The biases of a group of <paramref name="count"/> (1..4) outputs; lanes past count are 0 (never stored).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> LoadBias4(ref float b, int count) => count == 4 ? Vector128.LoadUnsafe(ref b)
+        : Vector128.Create(b, count > 1 ? Unsafe.Add(ref b, 1) : 0f, count > 2 ? Unsafe.Add(ref b, 2) : 0f, 0f);
+
+    /// <summary>Stores the first <paramref name="count"/> (1..4) lanes of v (a partial group must not write past its row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreOutputs4(ref float y, Vector128<float> v, int count)
+    {
+        if (count == 4)
+        {
+            v.StoreUnsafe(ref y);
+            return;
+        }
+        y = v.GetElement(0);
+        if (count > 1) Unsafe.Add(ref y, 1) = v.GetElement(1);
+        if (count > 2) Unsafe.Add(ref y, 2) = v.GetElement(2);
     }
 
     /// <summary>Adds x[k..inputs) . w_j[k..inputs) to lane j of s, one scalar multiply and add at a time, in order.</summary>

@@ -37,6 +37,19 @@ internal interface IGemmSimd<TVec> where TVec : struct
     static abstract int TileRows { get; }
     /// <summary>Rows of X in the batched Forward dot tile (by 4 rows of W): 4 x DotRows vector accumulators.</summary>
     static abstract int DotRows { get; }
+    /// <summary>
+    /// op on four groups of 4 results (one forward dot tile, a row each), through the element-wise kernels' operator of
+    /// this path's width (Quad512 on Avx512, Quad256 on Avx2, Quad128 on the 4-float paths), packed into as few vectors
+    /// as hold them. The operators are lane-wise and each lane runs the same instructions wherever it sits, so every
+    /// result equals what <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> on this path gives it.
+    /// </summary>
+    static abstract Quad128 ApplyRows<TOp>(TOp op, Quad128 rows) where TOp : struct, IUnaryOp;
+    /// <summary>
+    /// op(y, d) on one vector with this path's element-wise operator (the derivative epilogue of the input gradient),
+    /// lane for lane what <see cref="ActivationKernels.MultiplyDerivative(Activation, ReadOnlySpan{float}, Span{float})"/>
+    /// on this path computes.
+    /// </summary>
+    static abstract TVec ApplyBinary<TOp>(TOp op, TVec y, TVec d) where TOp : struct, IBinaryOp;
 }
 
 internal static partial class Gemm
@@ -53,7 +66,7 @@ internal static partial class Gemm
         if (rows == 1)
             Gemv<T, TVec>(ref px, ref pw, ref pb, ref py, inputs, outputs);
         else
-            DotForward<T, TVec>(ref px, ref pw, ref pb, ref py, rows, inputs, outputs);
+            DotForward<T, TVec, NoActivationOp>(ref px, ref pw, ref pb, ref py, rows, inputs, outputs, default);
     }
 
     private static void InputGradientSimd<T, TVec>(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
@@ -81,16 +94,6 @@ internal static partial class Gemm
         OuterProduct<T, TVec>(ref pdy, 1, dyStride, ref MemoryMarshal.GetReference(x),
             ref MemoryMarshal.GetReference(dw), outputs, inputs, rows, accumulate);
         ColumnSums<T, TVec>(ref pdy, ref MemoryMarshal.GetReference(db), rows, outputs, dyStride, accumulate);
-    }
-
-    /// <summary>y[j] = b[j] + s_j for the first <paramref name="count"/> (1..4) of four results.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow4(ref float y, ref float b, float s0, float s1, float s2, float s3, int count)
-    {
-        y = b + s0;
-        if (count > 1) Unsafe.Add(ref y, 1) = Unsafe.Add(ref b, 1) + s1;
-        if (count > 2) Unsafe.Add(ref y, 2) = Unsafe.Add(ref b, 2) + s2;
-        if (count > 3) Unsafe.Add(ref y, 3) = Unsafe.Add(ref b, 3) + s3;
     }
 
     /// <summary>db[o] = (accumulate ? db[o] : 0) + sum_r dy[r * stride + o], vectors along o, rows in order.</summary>

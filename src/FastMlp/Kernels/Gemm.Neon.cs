@@ -31,6 +31,11 @@ internal readonly struct NeonGemmSimd : IGemvSimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Apply<TOp>(TOp op, Vector128<float> v) where TOp : struct, IUnaryOp => op.Invoke(new Quad128(v, v, v, v)).A;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Quad128 ApplyRows<TOp>(TOp op, Quad128 rows) where TOp : struct, IUnaryOp => op.Invoke(rows);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ApplyBinary<TOp>(TOp op, Vector128<float> y, Vector128<float> d) where TOp : struct, IBinaryOp =>
+        op.Invoke(new Quad128(y, y, y, y), new Quad128(d, d, d, d)).A;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
         Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
 }

@@ -255,8 +255,8 @@ public sealed class Network
     internal void RunLayer(DenseLayer l, ReadOnlySpan<float> x, Span<float> y, int rows)
     {
         ReadOnlySpan<float> p = Parameters;
-        Gemm.Forward(x, p.Slice(l.WeightOffset, l.WeightCount), p.Slice(l.BiasOffset, l.Outputs), y, rows, l.Inputs, l.Outputs);
-        ActivationKernels.Apply(l.Activation, y.Slice(0, rows * l.Outputs), l.Outputs);
+        // The activation is the product's epilogue (softmax, a row operation, runs over the finished rows).
+        Gemm.ForwardActivated(l.Activation, x, p.Slice(l.WeightOffset, l.WeightCount), p.Slice(l.BiasOffset, l.Outputs), y, rows, l.Inputs, l.Outputs);
     }
 
     private void ForwardBlock(ReadOnlySpan<float> x, Span<float> y, int rows, InferenceWorkspace ws)

@@ -1,0 +1,92 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace FastMlp.Kernels;
+
+// Forward with the activation as the GEMM's epilogue: one pass over y instead of a product and then an element-wise pass.
+internal static partial class Gemm
+{
+    /// <summary>
+    /// y = f(x W^T + b) on the current kernel path: bitwise what <see cref="Forward"/> followed by
+    /// <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> stores, with element-wise activations applied to
+    /// each output tile in registers before it is stored. Softmax, a row operation, runs over the finished rows afterwards.
+    /// </summary>
+    public static void ForwardActivated(Activation activation, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        Span<float> y, int rows, int inputs, int outputs) =>
+        ForwardActivated(KernelDispatch.Current, activation, x, w, b, y, rows, inputs, outputs);
+
+    /// <summary><see cref="ForwardActivated(Activation, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int)"/> on the given path.</summary>
+    internal static void ForwardActivated(KernelPath path, Activation activation, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> b, Span<float> y, int rows, int inputs, int outputs)
+    {
+        // The same operator for each kind as ActivationKernels.Apply: that is what makes the results identical.
+        float a = activation.Parameter;
+        switch (activation.Kind)
+        {
+            case ActivationKind.Identity: ForwardWith(path, new NoActivationOp(), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.Relu: ForwardWith(path, new LeakyReluOp(0f), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.LeakyRelu: ForwardWith(path, new LeakyReluOp(a), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.Step: ForwardWith(path, new StepOp(0f), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.BipolarStep: ForwardWith(path, new StepOp(-1f), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.Sigmoid: ForwardWith(path, new SigmoidOp(), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.Tanh: ForwardWith(path, new TanhOp(), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.Elu: ForwardWith(path, new EluOp(a), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.Softplus: ForwardWith(path, new SoftplusOp(), x, w, b, y, rows, inputs, outputs); return;
+            case ActivationKind.Softmax:
+                ForwardWith(path, new NoActivationOp(), x, w, b, y, rows, inputs, outputs);
+                if (rows > 0) ActivationKernels.Softmax(path, y.Slice(0, rows * outputs), outputs);
+                return;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        }
+    }
+
+    /// <summary>y = op(x W^T + b) on one path; op is a type argument, so each activation is its own compiled kernel.</summary>
+    internal static void ForwardWith<TOp>(KernelPath path, TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        Span<float> y, int rows, int inputs, int outputs) where TOp : struct, IUnaryOp
+    {
+        switch (path)
+        {
+            case KernelPath.Avx512: ForwardWithSimd<Avx512GemmSimd, Vector512<float>, TOp>(op, x, w, b, y, rows, inputs, outputs); break;
+            case KernelPath.Avx2: ForwardWithSimd<Avx2GemmSimd, Vector256<float>, TOp>(op, x, w, b, y, rows, inputs, outputs); break;
+            case KernelPath.Vector128: ForwardWithSimd<Vector128GemmSimd, Vector128<float>, TOp>(op, x, w, b, y, rows, inputs, outputs); break;
+            case KernelPath.Neon: ForwardWithSimd<NeonGemmSimd, Vector128<float>, TOp>(op, x, w, b, y, rows, inputs, outputs); break;
+            default: ForwardWithScalar(op, x, w, b, y, rows, inputs, outputs); break;
+        }
+    }
+
+    private static void ForwardWithSimd<T, TVec, TOp>(TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        Span<float> y, int rows, int inputs, int outputs)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+    {
+        CheckForward(x, w, b, y, rows, inputs, outputs);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float pw = ref MemoryMarshal.GetReference(w);
+        ref float pb = ref MemoryMarshal.GetReference(b);
+        ref float py = ref MemoryMarshal.GetReference(y);
+        // One row is the GEMV, which already applies an operator in registers (the one-sample network path uses it so).
+        if (rows == 1)
+            GemvBlocks<T, TVec, TOp>(ref px, ref pw, ref pb, ref py, inputs, outputs, op);
+        else
+            DotForward<T, TVec, TOp>(ref px, ref pw, ref pb, ref py, rows, inputs, outputs, op);
+    }
+
+    /// <summary>Scalar reference: <see cref="ForwardScalar"/>'s sums, then op.Invoke per output (the scalar Apply's operator).</summary>
+    private static void ForwardWithScalar<TOp>(TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        Span<float> y, int rows, int inputs, int outputs) where TOp : struct, IUnaryOp
+    {
+        CheckForward(x, w, b, y, rows, inputs, outputs);
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> xr = x.Slice(r * inputs, inputs);
+            for (int o = 0; o < outputs; o++)
+            {
+                ReadOnlySpan<float> wo = w.Slice(o * inputs, inputs);
+                float sum = 0f;
+                for (int i = 0; i < inputs; i++)
+                    sum += xr[i] * wo[i];
+                y[r * outputs + o] = op.Invoke(b[o] + sum);
+            }
+        }
+    }
+}
