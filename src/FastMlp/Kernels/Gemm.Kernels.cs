@@ -80,8 +80,9 @@ internal static partial class Gemm
             return;
         }
         // dx[r, i] = sum_o dy[r, o] w[o, i]: M = rows, N = inputs, reduction P = outputs; A(m, p) = dy[m * outputs + p].
-        OuterProduct<T, TVec>(ref MemoryMarshal.GetReference(dy), outputs, 1, ref MemoryMarshal.GetReference(w),
-            ref MemoryMarshal.GetReference(dx), rows, inputs, outputs, accumulate: false);
+        ref float pdx = ref MemoryMarshal.GetReference(dx);
+        OuterProduct<T, TVec, NoDerivativeOp>(ref MemoryMarshal.GetReference(dy), outputs, 1, ref MemoryMarshal.GetReference(w),
+            ref pdx, rows, inputs, outputs, accumulate: false, ref pdx, default);
     }
 
     private static void WeightGradientSimd<T, TVec>(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
@@ -91,8 +92,9 @@ internal static partial class Gemm
         dyStride = CheckWeightGradient(dy, x, dw, db, rows, inputs, outputs, dyStride);
         // dw[o, i] = sum_r dy[r, o] x[r, i]: M = outputs, N = inputs, reduction P = rows; A(m, p) = dy[p * dyStride + m].
         ref float pdy = ref MemoryMarshal.GetReference(dy);
-        OuterProduct<T, TVec>(ref pdy, 1, dyStride, ref MemoryMarshal.GetReference(x),
-            ref MemoryMarshal.GetReference(dw), outputs, inputs, rows, accumulate);
+        ref float pdw = ref MemoryMarshal.GetReference(dw);
+        OuterProduct<T, TVec, NoDerivativeOp>(ref pdy, 1, dyStride, ref MemoryMarshal.GetReference(x),
+            ref pdw, outputs, inputs, rows, accumulate, ref pdw, default);
         ColumnSums<T, TVec>(ref pdy, ref MemoryMarshal.GetReference(db), rows, outputs, dyStride, accumulate);
     }
 

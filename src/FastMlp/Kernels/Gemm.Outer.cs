@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -18,11 +19,18 @@ internal static partial class Gemm
     /// (the broadcasts of one step are adjacent), and each 2-vector column panel of B is reused by every tile (copied
     /// contiguous first when three or more tiles share it). M == 1 goes to <see cref="OuterRow"/>.
     /// Each C element is still summed over p in order, so the result does not depend on the tile size.
+    /// The epilogue <paramref name="epi"/> (<see cref="NoDerivativeOp"/> for none) is applied, with the element Y[m, n] of
+    /// <paramref name="y"/> (laid out as C), to each result on its final store, after the last chunk has been added:
+    /// C = epi(Y, C), the input gradient times the activation derivative of the layer below. It needs M &gt; 1 and P &gt; 0
+    /// (<see cref="OuterRow"/> has no epilogue; the fused entry point sends one row and empty reductions the two-pass way).
     /// </summary>
     [SkipLocalsInit]
-    private static void OuterProduct<T, TVec>(ref float a, nint sm, nint sp, ref float bm, ref float c, int M, int N, int P, bool accumulate)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
+    private static void OuterProduct<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float bm, ref float c, int M, int N, int P, bool accumulate,
+        ref float y, TEpi epi)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
     {
+        bool fused = typeof(TEpi) != typeof(NoDerivativeOp);
+        Debug.Assert(!fused || (M > 1 && P > 0), "The derivative epilogue needs a tiled product.");
         if (M == 0 || N == 0) return;
         if (P == 0)
         {
@@ -49,6 +57,8 @@ internal static partial class Gemm
         {
             int pn = Math.Min(chunk, P - p0);
             bool add = accumulate || p0 > 0;
+            // The last chunk completes every element: its stores carry the epilogue.
+            bool final = fused && p0 + pn == P;
             ref float ap = ref Unsafe.Add(ref a, p0 * sp);
             ref float bp = ref Unsafe.Add(ref bm, (nint)p0 * N);
             for (int m0 = 0; m0 < M; m0 += packRows)
@@ -57,6 +67,7 @@ internal static partial class Gemm
                 int tiles = (mb + mr - 1) / mr;
                 PackA(ref ap, sm, sp, ref pa, m0, M, tiles, mr, pn);
                 ref float cm = ref Unsafe.Add(ref c, (nint)m0 * N);
+                ref float ym = ref Unsafe.Add(ref y, (nint)m0 * N);
                 nint tileSize = (nint)mr * pn;
                 int n = 0;
                 for (; n <= N - 2 * width; n += 2 * width)
@@ -66,18 +77,22 @@ internal static partial class Gemm
                     {
                         PackB<T, TVec>(ref bn, N, ref pb, pn);
                         for (int t = 0; t < tiles; t++)
-                            OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref pb, 2 * width,
-                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
+                            OuterPacked2<T, TVec, TEpi>(ref Unsafe.Add(ref pa, t * tileSize), ref pb, 2 * width,
+                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add,
+                                ref Unsafe.Add(ref ym, (nint)t * mr * N + n), epi, final);
                     }
                     else
                         for (int t = 0; t < tiles; t++)
-                            OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref bn, N,
-                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
+                            OuterPacked2<T, TVec, TEpi>(ref Unsafe.Add(ref pa, t * tileSize), ref bn, N,
+                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add,
+                                ref Unsafe.Add(ref ym, (nint)t * mr * N + n), epi, final);
                 }
                 for (; n <= N - width; n += width)
                     for (int t = 0; t < tiles; t++)
-                        OuterPacked1<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref Unsafe.Add(ref bp, n), N,
-                            ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
+                        OuterPacked1<T, TVec, TEpi>(ref Unsafe.Add(ref pa, t * tileSize), ref Unsafe.Add(ref bp, n), N,
+                            ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add,
+                            ref Unsafe.Add(ref ym, (nint)t * mr * N + n), epi, final);
+                int columnTail = n;
                 for (; n < N; n++)
                     for (int m = 0; m < mb; m++)
                     {
@@ -88,6 +103,10 @@ internal static partial class Gemm
                         ref float cmn = ref Unsafe.Add(ref cm, (nint)m * N + n);
                         cmn = add ? cmn + sum : sum;
                     }
+                if (final && columnTail < N)
+                    for (int m = 0; m < mb; m++)
+                        EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cm, (nint)m * N + columnTail), ref Unsafe.Add(ref ym, (nint)m * N + columnTail),
+                            N - columnTail, epi);
             }
         }
     }
@@ -195,10 +214,14 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>T.TileRows rows x 2 vectors of C from a packed A tile; only the first <paramref name="rows"/> rows are stored.</summary>
+    /// <summary>
+    /// T.TileRows rows x 2 vectors of C from a packed A tile; only the first <paramref name="rows"/> rows are stored, through
+    /// the epilogue (with y at the tile's place, row stride ldc) when <paramref name="final"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterPacked2<T, TVec>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
+    private static void OuterPacked2<T, TVec, TEpi>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add,
+        ref float y, TEpi epi, bool final)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
     {
         int width = T.Width;
         int mr = T.TileRows;
@@ -243,26 +266,27 @@ internal static partial class Gemm
             ap = ref Unsafe.Add(ref ap, mr);
             bp = ref Unsafe.Add(ref bp, ldb);
         }
-        StoreC2<T, TVec>(ref c, c00, c01, add);
-        if (rows > 1) StoreC2<T, TVec>(ref Unsafe.Add(ref c, ldc), c10, c11, add);
-        if (rows > 2) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
-        if (rows > 3) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
+        StoreTile2<T, TVec, TEpi>(ref c, c00, c01, add, ref y, epi, final);
+        if (rows > 1) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, ldc), c10, c11, add, ref Unsafe.Add(ref y, ldc), epi, final);
+        if (rows > 2) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add, ref Unsafe.Add(ref y, 2 * ldc), epi, final);
+        if (rows > 3) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add, ref Unsafe.Add(ref y, 3 * ldc), epi, final);
         if (mr > 4)
         {
-            if (rows > 4) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
-            if (rows > 5) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
+            if (rows > 4) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add, ref Unsafe.Add(ref y, 4 * ldc), epi, final);
+            if (rows > 5) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add, ref Unsafe.Add(ref y, 5 * ldc), epi, final);
         }
         if (mr > 6)
         {
-            if (rows > 6) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add);
-            if (rows > 7) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
+            if (rows > 6) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add, ref Unsafe.Add(ref y, 6 * ldc), epi, final);
+            if (rows > 7) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add, ref Unsafe.Add(ref y, 7 * ldc), epi, final);
         }
     }
 
-    /// <summary>T.TileRows rows x 1 vector of C (the column tail of <see cref="OuterPacked2"/>).</summary>
+    /// <summary>T.TileRows rows x 1 vector of C (the column tail of <see cref="OuterPacked2"/>), with the same epilogue.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterPacked1<T, TVec>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
+    private static void OuterPacked1<T, TVec, TEpi>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add,
+        ref float y, TEpi epi, bool final)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
     {
         int mr = T.TileRows;
         TVec c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero, c4 = T.Zero, c5 = T.Zero, c6 = T.Zero, c7 = T.Zero;
@@ -288,20 +312,73 @@ internal static partial class Gemm
             ap = ref Unsafe.Add(ref ap, mr);
             bp = ref Unsafe.Add(ref bp, ldb);
         }
-        StoreC1<T, TVec>(ref c, c0, add);
-        if (rows > 1) StoreC1<T, TVec>(ref Unsafe.Add(ref c, ldc), c1, add);
-        if (rows > 2) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 2 * ldc), c2, add);
-        if (rows > 3) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 3 * ldc), c3, add);
+        StoreTile1<T, TVec, TEpi>(ref c, c0, add, ref y, epi, final);
+        if (rows > 1) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, ldc), c1, add, ref Unsafe.Add(ref y, ldc), epi, final);
+        if (rows > 2) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 2 * ldc), c2, add, ref Unsafe.Add(ref y, 2 * ldc), epi, final);
+        if (rows > 3) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 3 * ldc), c3, add, ref Unsafe.Add(ref y, 3 * ldc), epi, final);
         if (mr > 4)
         {
-            if (rows > 4) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 4 * ldc), c4, add);
-            if (rows > 5) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 5 * ldc), c5, add);
+            if (rows > 4) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 4 * ldc), c4, add, ref Unsafe.Add(ref y, 4 * ldc), epi, final);
+            if (rows > 5) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 5 * ldc), c5, add, ref Unsafe.Add(ref y, 5 * ldc), epi, final);
         }
         if (mr > 6)
         {
-            if (rows > 6) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 6 * ldc), c6, add);
-            if (rows > 7) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c7, add);
+            if (rows > 6) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 6 * ldc), c6, add, ref Unsafe.Add(ref y, 6 * ldc), epi, final);
+            if (rows > 7) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 7 * ldc), c7, add, ref Unsafe.Add(ref y, 7 * ldc), epi, final);
         }
+    }
+
+    /// <summary><see cref="StoreC2"/> with the epilogue: on the final store C = epi(y, C + v), still in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile2<T, TVec, TEpi>(ref float c, TVec v0, TVec v1, bool add, ref float y, TEpi epi, bool final)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
+    {
+        if (typeof(TEpi) == typeof(NoDerivativeOp) || !final)
+        {
+            StoreC2<T, TVec>(ref c, v0, v1, add);
+            return;
+        }
+        ref float c1 = ref Unsafe.Add(ref c, T.Width);
+        if (add)
+        {
+            v0 = T.Add(T.Load(ref c), v0);
+            v1 = T.Add(T.Load(ref c1), v1);
+        }
+        T.Store(T.ApplyBinary(epi, T.Load(ref y), v0), ref c);
+        T.Store(T.ApplyBinary(epi, T.Load(ref Unsafe.Add(ref y, T.Width)), v1), ref c1);
+    }
+
+    /// <summary><see cref="StoreC1"/> with the epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile1<T, TVec, TEpi>(ref float c, TVec v, bool add, ref float y, TEpi epi, bool final)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
+    {
+        if (typeof(TEpi) == typeof(NoDerivativeOp) || !final)
+        {
+            StoreC1<T, TVec>(ref c, v, add);
+            return;
+        }
+        if (add) v = T.Add(T.Load(ref c), v);
+        T.Store(T.ApplyBinary(epi, T.Load(ref y), v), ref c);
+    }
+
+    /// <summary>
+    /// The epilogue on the <paramref name="count"/> (&lt; T.Width) finished columns of one row past the last whole vector:
+    /// through a zero-padded vector, so they get the vector operator as every other element does (the scalar
+    /// <see cref="IBinaryOp"/> overloads compute in double and would not match the two-pass result).
+    /// </summary>
+    [SkipLocalsInit]
+    private static void EpilogueTail<T, TVec, TEpi>(ref float c, ref float y, int count, TEpi epi)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
+    {
+        int width = T.Width;
+        Span<float> buf = stackalloc float[2 * width];
+        buf.Clear();
+        MemoryMarshal.CreateReadOnlySpan(ref y, count).CopyTo(buf);
+        MemoryMarshal.CreateReadOnlySpan(ref c, count).CopyTo(buf.Slice(width));
+        ref float pb = ref MemoryMarshal.GetReference(buf);
+        T.Store(T.ApplyBinary(epi, T.Load(ref pb), T.Load(ref Unsafe.Add(ref pb, width))), ref pb);
+        buf.Slice(0, count).CopyTo(MemoryMarshal.CreateSpan(ref c, count));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

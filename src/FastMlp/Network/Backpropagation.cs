@@ -186,8 +186,9 @@ public sealed class Backpropagation
         {
             DenseLayer l = layers[m];
             Span<float> below = RowsOf(_deltas[m - 1], first, rows, l.Inputs);
-            Gemm.InputGradient(RowsOf(_deltas[m], first, rows, l.Outputs), p.Slice(l.WeightOffset, l.WeightCount), below, rows, l.Inputs, l.Outputs);
-            ActivationKernels.MultiplyDerivative(layers[m - 1].Activation, RowsOf(_activations[m - 1], first, rows, l.Inputs), below);
+            // delta^(m-1) = (delta^m W) * f'(u^(m-1)): the derivative is the product's epilogue, applied to each tile of it in registers.
+            Gemm.InputGradientTimesDerivative(layers[m - 1].Activation, RowsOf(_deltas[m], first, rows, l.Outputs), p.Slice(l.WeightOffset, l.WeightCount),
+                RowsOf(_activations[m - 1], first, rows, l.Inputs), below, rows, l.Inputs, l.Outputs);
         }
         return loss;
     }
