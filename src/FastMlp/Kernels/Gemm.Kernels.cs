@@ -26,6 +26,10 @@ internal interface IGemmSimd<TVec> where TVec : struct
     static abstract TVec MulAdd(TVec a, TVec b, TVec c);
     /// <summary>a + b.</summary>
     static abstract TVec Add(TVec a, TVec b);
+    /// <summary>a - b.</summary>
+    static abstract TVec Subtract(TVec a, TVec b);
+    /// <summary>a * b (one rounding, never fused with a neighbouring add).</summary>
+    static abstract TVec Multiply(TVec a, TVec b);
     /// <summary>Horizontal sum, in a fixed lane order.</summary>
     static abstract float Sum(TVec v);
     /// <summary>

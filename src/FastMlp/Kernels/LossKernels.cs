@@ -8,11 +8,23 @@ namespace FastMlp.Kernels;
 /// </summary>
 internal static class LossKernels
 {
+    /// <summary>The summed loss of the rows and their delta, on the current kernel path.</summary>
     public static double LossAndDelta(LossKind loss, Activation output, ReadOnlySpan<float> logits, ReadOnlySpan<float> y,
+        Targets targets, Span<float> delta, int rows, int width, double normalizer) =>
+        LossAndDelta(KernelDispatch.Current, loss, output, logits, y, targets, delta, rows, width, normalizer);
+
+    /// <summary>
+    /// <see cref="LossAndDelta(LossKind, Activation, ReadOnlySpan{float}, ReadOnlySpan{float}, Targets, Span{float}, int, int, double)"/>
+    /// on the given path: categorical cross-entropy runs the vector kernels of <see cref="CrossEntropyKernels"/> (delta bitwise
+    /// this method's scalar one); everything else, and every loss on <see cref="KernelPath.Scalar"/>, the scalar loop below.
+    /// </summary>
+    internal static double LossAndDelta(KernelPath path, LossKind loss, Activation output, ReadOnlySpan<float> logits, ReadOnlySpan<float> y,
         Targets targets, Span<float> delta, int rows, int width, double normalizer)
     {
         double sum = 0;
         float scale = (float)normalizer;
+        if (loss == LossKind.CategoricalCrossEntropy && path != KernelPath.Scalar && CrossEntropyKernels.Handles(targets, width))
+            return CrossEntropyKernels.LossAndDelta(path, logits, y, targets, delta, rows, width, scale);
         for (int r = 0; r < rows; r++)
         {
             int o = r * width;
@@ -61,8 +73,14 @@ internal static class LossKernels
     }
 
     /// <summary>The summed per-element loss without a gradient (validation, line searches).</summary>
-    public static double LossOnly(LossKind loss, ReadOnlySpan<float> logits, ReadOnlySpan<float> y, Targets targets, int rows, int width)
+    public static double LossOnly(LossKind loss, ReadOnlySpan<float> logits, ReadOnlySpan<float> y, Targets targets, int rows, int width) =>
+        LossOnly(KernelDispatch.Current, loss, logits, y, targets, rows, width);
+
+    /// <summary>The summed loss on the given path (categorical cross-entropy vectorised as in <see cref="LossAndDelta(KernelPath, LossKind, Activation, ReadOnlySpan{float}, ReadOnlySpan{float}, Targets, Span{float}, int, int, double)"/>).</summary>
+    internal static double LossOnly(KernelPath path, LossKind loss, ReadOnlySpan<float> logits, ReadOnlySpan<float> y, Targets targets, int rows, int width)
     {
+        if (loss == LossKind.CategoricalCrossEntropy && path != KernelPath.Scalar && CrossEntropyKernels.Handles(targets, width))
+            return CrossEntropyKernels.LossOnly(path, logits, targets, rows, width);
         double sum = 0;
         for (int r = 0; r < rows; r++)
         {
