@@ -23,21 +23,31 @@ internal static class ActivationKernels
     public static void Apply(Activation activation, Span<float> data, int width) => Apply(KernelDispatch.Current, activation, data, width);
 
     /// <summary>Applies the activation in place on the given path.</summary>
-    internal static void Apply(KernelPath path, Activation activation, Span<float> data, int width)
+    internal static void Apply(KernelPath path, Activation activation, Span<float> data, int width) => Apply(path, activation, data, data, width);
+
+    /// <summary>
+    /// y = f(x) for a [rows x width] block (x and y the same span, or not overlapping) on the current path: one pass
+    /// where a copy and then an in-place Apply would make two, with the same results.
+    /// </summary>
+    public static void Apply(Activation activation, ReadOnlySpan<float> x, Span<float> y, int width) =>
+        Apply(KernelDispatch.Current, activation, x, y, width);
+
+    /// <summary>y = f(x) on the given path.</summary>
+    internal static void Apply(KernelPath path, Activation activation, ReadOnlySpan<float> x, Span<float> y, int width)
     {
         float a = activation.Parameter;
         switch (activation.Kind)
         {
-            case ActivationKind.Identity: return;
-            case ActivationKind.Relu: Unary(path, new LeakyReluOp(0f), data); return;
-            case ActivationKind.LeakyRelu: Unary(path, new LeakyReluOp(a), data); return;
-            case ActivationKind.Softmax: Softmax(path, data, width); return;
-            case ActivationKind.Step: Unary(path, new StepOp(0f), data); return;
-            case ActivationKind.BipolarStep: Unary(path, new StepOp(-1f), data); return;
-            case ActivationKind.Sigmoid: Unary(path, new SigmoidOp(), data); return;
-            case ActivationKind.Tanh: Unary(path, new TanhOp(), data); return;
-            case ActivationKind.Elu: Unary(path, new EluOp(a), data); return;
-            case ActivationKind.Softplus: Unary(path, new SoftplusOp(), data); return;
+            case ActivationKind.Identity: if (!x.Overlaps(y)) x.CopyTo(y); return;
+            case ActivationKind.Relu: Unary(path, new LeakyReluOp(0f), x, y); return;
+            case ActivationKind.LeakyRelu: Unary(path, new LeakyReluOp(a), x, y); return;
+            case ActivationKind.Softmax: Softmax(path, x, y, width); return;
+            case ActivationKind.Step: Unary(path, new StepOp(0f), x, y); return;
+            case ActivationKind.BipolarStep: Unary(path, new StepOp(-1f), x, y); return;
+            case ActivationKind.Sigmoid: Unary(path, new SigmoidOp(), x, y); return;
+            case ActivationKind.Tanh: Unary(path, new TanhOp(), x, y); return;
+            case ActivationKind.Elu: Unary(path, new EluOp(a), x, y); return;
+            case ActivationKind.Softplus: Unary(path, new SoftplusOp(), x, y); return;
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
         }
@@ -81,8 +91,6 @@ internal static class ActivationKernels
                 return;
         }
     }
-
-    private static void Unary<TOp>(KernelPath path, TOp op, Span<float> data) where TOp : struct, IUnaryOp => Unary(path, op, data, data);
 
     /// <summary>d = op(y, d) element-wise on the given path.</summary>
     internal static void Binary<TOp>(KernelPath path, TOp op, ReadOnlySpan<float> y, Span<float> d) where TOp : struct, IBinaryOp

@@ -254,8 +254,8 @@ public sealed class Backpropagation
         Span<float> logits = RowsOf(_logits, first, rows, last.Outputs);
         Span<float> output = RowsOf(_activations[^1], first, rows, last.Outputs);
         Gemm.Forward(current, p.Slice(last.WeightOffset, last.WeightCount), p.Slice(last.BiasOffset, last.Outputs), logits, rows, last.Inputs, last.Outputs);
-        logits.CopyTo(output);
-        ActivationKernels.Apply(last.Activation, output, last.Outputs);
+        // y = f(u) from the logits into the output rows in one pass (no copy, then activation in place).
+        ActivationKernels.Apply(last.Activation, logits, output, last.Outputs);
     }
 
     private static Span<float> RowsOf(AlignedBuffer buffer, int first, int rows, int width) => buffer.Span.Slice(first * width, rows * width);

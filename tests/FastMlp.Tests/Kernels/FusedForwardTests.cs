@@ -68,6 +68,23 @@ public class FusedForwardTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(PathsAndActivations))]
+    public void Activation_from_source_to_target_equals_copy_then_in_place_bitwise(KernelPath path, int activation)
+    {
+        // The output layer of a training step: y = f(u) from the kept logits, in one pass instead of a copy and an in-place pass.
+        Activation f = Activations[activation];
+        foreach (int width in new[] { 2, 3, 10, 17, 64, 67 })
+        {
+            float[] u = Random(5 * width, width, 30f);
+            float[] expected = (float[])u.Clone(), actual = new float[u.Length];
+            Array.Fill(actual, float.NaN);
+            ActivationKernels.Apply(path, f, expected, width);
+            ActivationKernels.Apply(path, f, u, actual, width);
+            AssertBitwise(expected, actual, $"{path} {f} width {width}");
+        }
+    }
+
     /// <summary>Equal bit for bit (float equality would let -0 pass for +0).</summary>
     internal static void AssertBitwise(float[] expected, float[] actual, string what)
     {
