@@ -20,7 +20,7 @@ internal static partial class Gemm
     /// contiguous first when three or more tiles share it). M == 1 goes to <see cref="OuterRow"/>.
     /// Each C element is still summed over p in order, so the result does not depend on the tile size.
     /// The epilogue <paramref name="epi"/> (<see cref="NoDerivativeOp"/> for none) is applied, with the element Y[m, n] of
-    /// <paramref name="y"/> (laid out as C), to each result on its final store, after the last chunk has been added:
+    /// <paramref name="y"/> (laid out as C), to each tile of results as soon as the last chunk has been added to it:
     /// C = epi(Y, C), the input gradient times the activation derivative of the layer below. It needs M &gt; 1 and P &gt; 0
     /// (<see cref="OuterRow"/> has no epilogue; the fused entry point sends one row and empty reductions the two-pass way).
     /// </summary>
@@ -77,21 +77,33 @@ internal static partial class Gemm
                     {
                         PackB<T, TVec>(ref bn, N, ref pb, pn);
                         for (int t = 0; t < tiles; t++)
-                            OuterPacked2<T, TVec, TEpi>(ref Unsafe.Add(ref pa, t * tileSize), ref pb, 2 * width,
-                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add,
-                                ref Unsafe.Add(ref ym, (nint)t * mr * N + n), epi, final);
+                        {
+                            OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref pb, 2 * width,
+                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
+                            if (final)
+                                EpilogueTile<T, TVec, TEpi>(ref Unsafe.Add(ref cm, (nint)t * mr * N + n), ref Unsafe.Add(ref ym, (nint)t * mr * N + n),
+                                    N, Math.Min(mr, mb - t * mr), 2, epi);
+                        }
                     }
                     else
                         for (int t = 0; t < tiles; t++)
-                            OuterPacked2<T, TVec, TEpi>(ref Unsafe.Add(ref pa, t * tileSize), ref bn, N,
-                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add,
-                                ref Unsafe.Add(ref ym, (nint)t * mr * N + n), epi, final);
+                        {
+                            OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref bn, N,
+                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
+                            if (final)
+                                EpilogueTile<T, TVec, TEpi>(ref Unsafe.Add(ref cm, (nint)t * mr * N + n), ref Unsafe.Add(ref ym, (nint)t * mr * N + n),
+                                    N, Math.Min(mr, mb - t * mr), 2, epi);
+                        }
                 }
                 for (; n <= N - width; n += width)
                     for (int t = 0; t < tiles; t++)
-                        OuterPacked1<T, TVec, TEpi>(ref Unsafe.Add(ref pa, t * tileSize), ref Unsafe.Add(ref bp, n), N,
-                            ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add,
-                            ref Unsafe.Add(ref ym, (nint)t * mr * N + n), epi, final);
+                    {
+                        OuterPacked1<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref Unsafe.Add(ref bp, n), N,
+                            ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
+                        if (final)
+                            EpilogueTile<T, TVec, TEpi>(ref Unsafe.Add(ref cm, (nint)t * mr * N + n), ref Unsafe.Add(ref ym, (nint)t * mr * N + n),
+                                N, Math.Min(mr, mb - t * mr), 1, epi);
+                    }
                 int columnTail = n;
                 for (; n < N; n++)
                     for (int m = 0; m < mb; m++)
@@ -214,14 +226,10 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>
-    /// T.TileRows rows x 2 vectors of C from a packed A tile; only the first <paramref name="rows"/> rows are stored, through
-    /// the epilogue (with y at the tile's place, row stride ldc) when <paramref name="final"/>.
-    /// </summary>
+    /// <summary>T.TileRows rows x 2 vectors of C from a packed A tile; only the first <paramref name="rows"/> rows are stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterPacked2<T, TVec, TEpi>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add,
-        ref float y, TEpi epi, bool final)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
+    private static void OuterPacked2<T, TVec>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         int width = T.Width;
         int mr = T.TileRows;
@@ -266,27 +274,26 @@ internal static partial class Gemm
             ap = ref Unsafe.Add(ref ap, mr);
             bp = ref Unsafe.Add(ref bp, ldb);
         }
-        StoreTile2<T, TVec, TEpi>(ref c, c00, c01, add, ref y, epi, final);
-        if (rows > 1) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, ldc), c10, c11, add, ref Unsafe.Add(ref y, ldc), epi, final);
-        if (rows > 2) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add, ref Unsafe.Add(ref y, 2 * ldc), epi, final);
-        if (rows > 3) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add, ref Unsafe.Add(ref y, 3 * ldc), epi, final);
+        StoreC2<T, TVec>(ref c, c00, c01, add);
+        if (rows > 1) StoreC2<T, TVec>(ref Unsafe.Add(ref c, ldc), c10, c11, add);
+        if (rows > 2) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
+        if (rows > 3) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
         if (mr > 4)
         {
-            if (rows > 4) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add, ref Unsafe.Add(ref y, 4 * ldc), epi, final);
-            if (rows > 5) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add, ref Unsafe.Add(ref y, 5 * ldc), epi, final);
+            if (rows > 4) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
+            if (rows > 5) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
         }
         if (mr > 6)
         {
-            if (rows > 6) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add, ref Unsafe.Add(ref y, 6 * ldc), epi, final);
-            if (rows > 7) StoreTile2<T, TVec, TEpi>(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add, ref Unsafe.Add(ref y, 7 * ldc), epi, final);
+            if (rows > 6) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add);
+            if (rows > 7) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
         }
     }
 
-    /// <summary>T.TileRows rows x 1 vector of C (the column tail of <see cref="OuterPacked2"/>), with the same epilogue.</summary>
+    /// <summary>T.TileRows rows x 1 vector of C (the column tail of <see cref="OuterPacked2"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterPacked1<T, TVec, TEpi>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add,
-        ref float y, TEpi epi, bool final)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
+    private static void OuterPacked1<T, TVec>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         int mr = T.TileRows;
         TVec c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero, c4 = T.Zero, c5 = T.Zero, c6 = T.Zero, c7 = T.Zero;
@@ -312,54 +319,43 @@ internal static partial class Gemm
             ap = ref Unsafe.Add(ref ap, mr);
             bp = ref Unsafe.Add(ref bp, ldb);
         }
-        StoreTile1<T, TVec, TEpi>(ref c, c0, add, ref y, epi, final);
-        if (rows > 1) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, ldc), c1, add, ref Unsafe.Add(ref y, ldc), epi, final);
-        if (rows > 2) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 2 * ldc), c2, add, ref Unsafe.Add(ref y, 2 * ldc), epi, final);
-        if (rows > 3) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 3 * ldc), c3, add, ref Unsafe.Add(ref y, 3 * ldc), epi, final);
+        StoreC1<T, TVec>(ref c, c0, add);
+        if (rows > 1) StoreC1<T, TVec>(ref Unsafe.Add(ref c, ldc), c1, add);
+        if (rows > 2) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 2 * ldc), c2, add);
+        if (rows > 3) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 3 * ldc), c3, add);
         if (mr > 4)
         {
-            if (rows > 4) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 4 * ldc), c4, add, ref Unsafe.Add(ref y, 4 * ldc), epi, final);
-            if (rows > 5) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 5 * ldc), c5, add, ref Unsafe.Add(ref y, 5 * ldc), epi, final);
+            if (rows > 4) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 4 * ldc), c4, add);
+            if (rows > 5) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 5 * ldc), c5, add);
         }
         if (mr > 6)
         {
-            if (rows > 6) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 6 * ldc), c6, add, ref Unsafe.Add(ref y, 6 * ldc), epi, final);
-            if (rows > 7) StoreTile1<T, TVec, TEpi>(ref Unsafe.Add(ref c, 7 * ldc), c7, add, ref Unsafe.Add(ref y, 7 * ldc), epi, final);
+            if (rows > 6) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 6 * ldc), c6, add);
+            if (rows > 7) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c7, add);
         }
     }
 
-    /// <summary><see cref="StoreC2"/> with the epilogue: on the final store C = epi(y, C + v), still in registers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreTile2<T, TVec, TEpi>(ref float c, TVec v0, TVec v1, bool add, ref float y, TEpi epi, bool final)
+    /// <summary>
+    /// The epilogue on a finished tile of C: rows x (<paramref name="vectors"/> vectors), C = epi(Y, C), right after the tile's
+    /// last store (the loads are forwarded from those stores or hit L1). Kept out of line on purpose: inlined into the
+    /// micro-kernel, its extra live values made the JIT spill the accumulators inside the reduction loop (measured).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void EpilogueTile<T, TVec, TEpi>(ref float c, ref float y, nint ldc, int rows, int vectors, TEpi epi)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
     {
-        if (typeof(TEpi) == typeof(NoDerivativeOp) || !final)
+        int width = T.Width;
+        for (int m = 0; m < rows; m++)
         {
-            StoreC2<T, TVec>(ref c, v0, v1, add);
-            return;
+            ref float cr = ref Unsafe.Add(ref c, m * ldc);
+            ref float yr = ref Unsafe.Add(ref y, m * ldc);
+            T.Store(T.ApplyBinary(epi, T.Load(ref yr), T.Load(ref cr)), ref cr);
+            if (vectors > 1)
+            {
+                ref float c1 = ref Unsafe.Add(ref cr, width);
+                T.Store(T.ApplyBinary(epi, T.Load(ref Unsafe.Add(ref yr, width)), T.Load(ref c1)), ref c1);
+            }
         }
-        ref float c1 = ref Unsafe.Add(ref c, T.Width);
-        if (add)
-        {
-            v0 = T.Add(T.Load(ref c), v0);
-            v1 = T.Add(T.Load(ref c1), v1);
-        }
-        T.Store(T.ApplyBinary(epi, T.Load(ref y), v0), ref c);
-        T.Store(T.ApplyBinary(epi, T.Load(ref Unsafe.Add(ref y, T.Width)), v1), ref c1);
-    }
-
-    /// <summary><see cref="StoreC1"/> with the epilogue.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreTile1<T, TVec, TEpi>(ref float c, TVec v, bool add, ref float y, TEpi epi, bool final)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
-    {
-        if (typeof(TEpi) == typeof(NoDerivativeOp) || !final)
-        {
-            StoreC1<T, TVec>(ref c, v, add);
-            return;
-        }
-        if (add) v = T.Add(T.Load(ref c), v);
-        T.Store(T.ApplyBinary(epi, T.Load(ref y), v), ref c);
     }
 
     /// <summary>
