@@ -175,6 +175,11 @@ internal static class Simd512
 
     private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
+        if (x.Length < Quad512.Count)
+        {
+            SoftmaxShortRow(x, y);
+            return;
+        }
         int n = x.Length, i = 0, q = Quad512.Count;
         ref float px = ref MemoryMarshal.GetReference(x);
         ref float py = ref MemoryMarshal.GetReference(y);
@@ -190,17 +195,11 @@ internal static class Simd512
             m3 = Vector512.MaxNative(m3, v.D);
         }
         Vector512<float> vmax = Vector512.MaxNative(Vector512.MaxNative(m0, m1), Vector512.MaxNative(m2, m3));
-        float max = float.NegativeInfinity;
-        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; }
+        float max = MaxAcross(vmax);
         for (; i < n; i++) { float e = Unsafe.Add(ref px, i); if (e > max) max = e; }
         if (float.IsPositiveInfinity(max))
         {
-            if (HasNaN(x)) y.Fill(float.NaN);
-            else
-            {
-                x.CopyTo(y);
-                ActivationKernels.SoftmaxInfiniteRow(y);
-            }
+            SoftmaxInfiniteMaxRow(x, y);
             return;
         }
         // 2. e^(z - max) and their sum; z - max <= 0 (or NaN), so only the lower clamp is needed. The tail is padded
@@ -231,6 +230,43 @@ internal static class Simd512
         for (; i <= n - W; i += W)
             (Vector512.LoadUnsafe(ref py, (nuint)i) * inv).StoreUnsafe(ref py, (nuint)i);
         for (; i < n; i++) Unsafe.Add(ref py, i) *= invSum;
+    }
+
+    /// <summary>
+    /// A row shorter than one quad (a classifier's output layer, one sample at a time): SoftmaxRow's operations on its
+    /// -Inf padded tail quad, without the loops, the scalar maximum and their set-up. The result is bitwise the general
+    /// path's (which would add this quad's exponentials to a zero sum).
+    /// </summary>
+    [SkipLocalsInit]
+    private static void SoftmaxShortRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        Span<float> buf = stackalloc float[4 * Vector512<float>.Count];
+        buf.Fill(float.NegativeInfinity);
+        x.CopyTo(buf);
+        ref float pb = ref MemoryMarshal.GetReference(buf);
+        Quad512 v = Quad512.Load(ref pb, 0);
+        float max = MaxAcross(Vector512.MaxNative(Vector512.MaxNative(v.A, v.B), Vector512.MaxNative(v.C, v.D)));
+        if (float.IsPositiveInfinity(max))
+        {
+            SoftmaxInfiniteMaxRow(x, y);
+            return;
+        }
+        // A quad costs about one vector's latency here: the exponential is a dependent chain either way.
+        Quad512 e = ExpClamped(Quad512.AtLeast(v + -max, ExpClampLow));
+        Quad512.Store(e * (1f / Vector512.Sum(Quad512.Sum(e))), ref pb, 0);
+        buf.Slice(0, x.Length).CopyTo(y);
+    }
+
+    /// <summary>A row whose maximum is +Inf: NaN if it holds a NaN, else the +Inf logits share the mass.</summary>
+    private static void SoftmaxInfiniteMaxRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (HasNaN(x))
+        {
+            y.Fill(float.NaN);
+            return;
+        }
+        x.CopyTo(y);
+        ActivationKernels.SoftmaxInfiniteRow(y);
     }
 
     private static bool HasNaN(ReadOnlySpan<float> row)
