@@ -29,12 +29,6 @@ internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
     static abstract void StoreFirst(TVec v, ref float p, int count);
 }
 
-/// <summary>One vector's worth of floats on the stack, with no stackalloc (which costs a stack probe and a guard check per call).</summary>
-[InlineArray(16)]
-internal struct LaneBuffer
-{
-    private float _first;
-}
 
 /// <summary>Identity (and softmax, which is applied to the whole row afterwards): nothing in registers.</summary>
 internal readonly struct NoActivationOp : IUnaryOp

@@ -174,6 +174,11 @@ internal static class Simd128
 
     private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
+        if (x.Length <= W)
+        {
+            SoftmaxVectorRow(x, y);
+            return;
+        }
         if (x.Length < Quad128.Count)
         {
             SoftmaxShortRow(x, y);
@@ -232,14 +237,38 @@ internal static class Simd128
     }
 
     /// <summary>
-    /// A row shorter than one quad (a classifier's output layer, one sample at a time): SoftmaxRow's operations on its
-    /// -Inf padded tail quad, without the loops, the scalar maximum and their set-up. The result is bitwise the general
-    /// path's (which would add this quad's exponentials to a zero sum).
+    /// A row of at most one vector (a classifier's output layer, one sample at a time): SoftmaxRow's operations on one -Inf
+    /// padded vector, without the loops, the scalar maximum and their set-up. Bitwise the general path's result: its padded
+    /// quad only adds exact zeros to this vector's sum.
     /// </summary>
-    [SkipLocalsInit]
+    private static void SoftmaxVectorRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int n = x.Length;
+        y = y.Slice(0, n);
+        Vector128<float> v = LoadRow128(ref MemoryMarshal.GetReference(x), n, float.NegativeInfinity);
+        float max = MaxAcross(v);
+        if (float.IsPositiveInfinity(max))
+        {
+            SoftmaxInfiniteMaxRow(x, y);
+            return;
+        }
+        // The element-wise math works on quads; the four copies of one vector are the same instructions on equal inputs,
+        // which the JIT's value numbering merges.
+        Vector128<float> z = AtLeast(v + Vector128.Create(-max), ExpClampLow);
+        Vector128<float> e = ExpClamped(new Quad128(z, z, z, z)).A;
+        StoreRow128(e * (1f / Vector128.Sum(e)), ref MemoryMarshal.GetReference(y), n);
+    }
+
+    /// <summary>
+    /// A row of more than one vector but less than one quad: SoftmaxRow's operations on its -Inf padded tail quad alone
+    /// (bitwise its result: the general path adds this quad's exponentials to a zero sum).
+    /// </summary>
+    /// <remarks>Not inlined into SoftmaxRow: the quad temporaries' stack frame would then be set up for every row.</remarks>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
     private static void SoftmaxShortRow(ReadOnlySpan<float> x, Span<float> y)
     {
-        Span<float> buf = stackalloc float[4 * Vector128<float>.Count];
+        Unsafe.SkipInit(out QuadBuffer scratch);
+        Span<float> buf = ((Span<float>)scratch).Slice(0, Quad128.Count);
         buf.Fill(float.NegativeInfinity);
         x.CopyTo(buf);
         ref float pb = ref MemoryMarshal.GetReference(buf);
@@ -250,13 +279,14 @@ internal static class Simd128
             SoftmaxInfiniteMaxRow(x, y);
             return;
         }
-        // A quad costs about one vector's latency here: the exponential is a dependent chain either way.
         Quad128 e = ExpClamped(Quad128.AtLeast(v + -max, ExpClampLow));
         Quad128.Store(e * (1f / Vector128.Sum(Quad128.Sum(e))), ref pb, 0);
         buf.Slice(0, x.Length).CopyTo(y);
     }
 
     /// <summary>A row whose maximum is +Inf: NaN if it holds a NaN, else the +Inf logits share the mass.</summary>
+    /// <remarks>Not inlined: the rare case's frame would otherwise be set up (a stack probe) on every row.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void SoftmaxInfiniteMaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
         if (HasNaN(x))
