@@ -23,7 +23,12 @@ internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
     /// <summary>v with lane <paramref name="lane"/> set to <paramref name="value"/>, in registers (a vector load of lanes just
     /// stored one by one would wait for the stores: no store-to-load forwarding from several narrow stores).</summary>
     static abstract TVec WithLane(TVec v, int lane, float value);
+    /// <summary>Lanes 0..count-1 loaded from p, the others zero; nothing past p[count - 1] is read (0 &lt; count &lt; Width).</summary>
+    static abstract TVec LoadFirst(ref float p, int count);
+    /// <summary>Lanes 0..count-1 of v stored at p; nothing past p[count - 1] is written (0 &lt; count &lt; Width).</summary>
+    static abstract void StoreFirst(TVec v, ref float p, int count);
 }
+
 
 /// <summary>Identity (and softmax, which is applied to the whole row afterwards): nothing in registers.</summary>
 internal readonly struct NoActivationOp : IUnaryOp
@@ -89,8 +94,8 @@ internal static partial class Gemm
         int width = T.Width;
         int vectorEnd = inputs / width * width;
         nint ld = inputs;
-        Span<float> spill = stackalloc float[width];
-        ref float sp = ref MemoryMarshal.GetReference(spill);
+        Unsafe.SkipInit(out LaneBuffer spill);
+        ref float sp = ref Unsafe.As<LaneBuffer, float>(ref spill);
         for (int o = 0; o < outputs; o += width)
         {
             int count = Math.Min(width, outputs - o);
@@ -101,9 +106,14 @@ internal static partial class Gemm
             TVec s = vectorEnd == 0 ? T.Zero
                 : count == width ? VectorSums<T, TVec, WholeBlock>(ref x, ref wo, inputs, count)
                 : VectorSums<T, TVec, PartialBlock>(ref x, ref wo, inputs, count);
-            if (count == width && vectorEnd == inputs)
+            if (vectorEnd == inputs)
             {
-                T.Store(T.Apply(op, T.Add(T.Load(ref bo), s)), ref yo);
+                // No input tail: each lane is bias + sum, as in the scalar finish below, so a partial block (the output
+                // layer of a classifier) needs only a partial load and store.
+                if (count == width)
+                    T.Store(T.Apply(op, T.Add(T.Load(ref bo), s)), ref yo);
+                else
+                    T.StoreFirst(T.Apply(op, T.Add(T.LoadFirst(ref bo, count), s)), ref yo, count);
                 continue;
             }
             // Short tail or partial block: finish each output in scalar, in DotFinish's order (tail, then bias), and put
@@ -129,11 +139,26 @@ internal static partial class Gemm
         }
     }
 
+    /// <summary><see cref="IGemvSimd{TVec}.LoadFirst"/> for 128-bit paths without masked loads: through a zeroed buffer.</summary>
+    internal static Vector128<float> LoadFirst128(ref float p, int count)
+    {
+        Vector128<float> v = Vector128<float>.Zero;
+        for (int j = 0; j < count; j++) v = v.WithElement(j, Unsafe.Add(ref p, j));
+        return v;
+    }
+
+    /// <summary><see cref="IGemvSimd{TVec}.StoreFirst"/> for 128-bit paths without masked stores.</summary>
+    internal static void StoreFirst128(Vector128<float> v, ref float p, int count)
+    {
+        for (int j = 0; j < count; j++) Unsafe.Add(ref p, j) = v.GetElement(j);
+    }
+
     /// <summary>
     /// Lane j = T.Sum of the vector accumulation of x[k] w[j, k] over the whole vectors of x, for the first
     /// <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>). On 16-wide vectors the rows are swept in
     /// two passes of 8: 8 weight streams at a time, as in the previous 8-row kernel, and 7 row offsets in registers, not 15.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec VectorSums<T, TVec, TBlock>(ref float x, ref float w, int inputs, int count)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TBlock : struct, IBlockKind
     {

@@ -175,6 +175,16 @@ internal static class Simd512
 
     private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
+        if (x.Length <= W)
+        {
+            SoftmaxVectorRow(x, y);
+            return;
+        }
+        if (x.Length < Quad512.Count)
+        {
+            SoftmaxShortRow(x, y);
+            return;
+        }
         int n = x.Length, i = 0, q = Quad512.Count;
         ref float px = ref MemoryMarshal.GetReference(x);
         ref float py = ref MemoryMarshal.GetReference(y);
@@ -190,17 +200,11 @@ internal static class Simd512
             m3 = Vector512.MaxNative(m3, v.D);
         }
         Vector512<float> vmax = Vector512.MaxNative(Vector512.MaxNative(m0, m1), Vector512.MaxNative(m2, m3));
-        float max = float.NegativeInfinity;
-        for (int k = 0; k < W; k++) { float e = vmax.GetElement(k); if (e > max) max = e; }
+        float max = MaxAcross(vmax);
         for (; i < n; i++) { float e = Unsafe.Add(ref px, i); if (e > max) max = e; }
         if (float.IsPositiveInfinity(max))
         {
-            if (HasNaN(x)) y.Fill(float.NaN);
-            else
-            {
-                x.CopyTo(y);
-                ActivationKernels.SoftmaxInfiniteRow(y);
-            }
+            SoftmaxInfiniteMaxRow(x, y);
             return;
         }
         // 2. e^(z - max) and their sum; z - max <= 0 (or NaN), so only the lower clamp is needed. The tail is padded
@@ -231,6 +235,68 @@ internal static class Simd512
         for (; i <= n - W; i += W)
             (Vector512.LoadUnsafe(ref py, (nuint)i) * inv).StoreUnsafe(ref py, (nuint)i);
         for (; i < n; i++) Unsafe.Add(ref py, i) *= invSum;
+    }
+
+    /// <summary>
+    /// A row of at most one vector (a classifier's output layer, one sample at a time): SoftmaxRow's operations on one -Inf
+    /// padded vector, without the loops, the scalar maximum and their set-up. Bitwise the general path's result: its padded
+    /// quad only adds exact zeros to this vector's sum.
+    /// </summary>
+    private static void SoftmaxVectorRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int n = x.Length;
+        y = y.Slice(0, n);
+        Vector512<float> v = LoadRow512(ref MemoryMarshal.GetReference(x), n, float.NegativeInfinity);
+        float max = MaxAcross(v);
+        if (float.IsPositiveInfinity(max))
+        {
+            SoftmaxInfiniteMaxRow(x, y);
+            return;
+        }
+        // The element-wise math works on quads; the four copies of one vector are the same instructions on equal inputs,
+        // which the JIT's value numbering merges.
+        Vector512<float> z = AtLeast(v + Vector512.Create(-max), ExpClampLow);
+        Vector512<float> e = ExpClamped(new Quad512(z, z, z, z)).A;
+        StoreRow512(e * (1f / Vector512.Sum(e)), ref MemoryMarshal.GetReference(y), n);
+    }
+
+    /// <summary>
+    /// A row of more than one vector but less than one quad: SoftmaxRow's operations on its -Inf padded tail quad alone
+    /// (bitwise its result: the general path adds this quad's exponentials to a zero sum).
+    /// </summary>
+    /// <remarks>Not inlined into SoftmaxRow: the quad temporaries' stack frame would then be set up for every row.</remarks>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SoftmaxShortRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        Unsafe.SkipInit(out QuadBuffer scratch);
+        Span<float> buf = ((Span<float>)scratch).Slice(0, Quad512.Count);
+        buf.Fill(float.NegativeInfinity);
+        x.CopyTo(buf);
+        ref float pb = ref MemoryMarshal.GetReference(buf);
+        Quad512 v = Quad512.Load(ref pb, 0);
+        float max = MaxAcross(Vector512.MaxNative(Vector512.MaxNative(v.A, v.B), Vector512.MaxNative(v.C, v.D)));
+        if (float.IsPositiveInfinity(max))
+        {
+            SoftmaxInfiniteMaxRow(x, y);
+            return;
+        }
+        Quad512 e = ExpClamped(Quad512.AtLeast(v + -max, ExpClampLow));
+        Quad512.Store(e * (1f / Vector512.Sum(Quad512.Sum(e))), ref pb, 0);
+        buf.Slice(0, x.Length).CopyTo(y);
+    }
+
+    /// <summary>A row whose maximum is +Inf: NaN if it holds a NaN, else the +Inf logits share the mass.</summary>
+    /// <remarks>Not inlined: the rare case's frame would otherwise be set up (a stack probe) on every row.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SoftmaxInfiniteMaxRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (HasNaN(x))
+        {
+            y.Fill(float.NaN);
+            return;
+        }
+        x.CopyTo(y);
+        ActivationKernels.SoftmaxInfiniteRow(y);
     }
 
     private static bool HasNaN(ReadOnlySpan<float> row)

@@ -89,6 +89,76 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> AtLeast(Vector512<float> x, float low) => Vector512.MaxNative(Vector512.Create(low), x);
 
+    // Partial rows (the softmax of a row of at most one vector): masked loads and stores where the ISA has them, so a
+    // short row needs no copy through a stack buffer (two calls and a store-forwarding stall per row).
+
+    /// <summary>x[0..n) in lanes 0..n-1, <paramref name="pad"/> in the others (0 &lt; n &lt;= 4); nothing past x[n - 1] is read.</summary>
+    public static unsafe Vector128<float> LoadRow128(ref float x, int n, float pad)
+    {
+        Vector128<float> mask = Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(n)).AsSingle();
+        if (Avx.IsSupported)
+        {
+            fixed (float* p = &x) return Vector128.ConditionalSelect(mask, Avx.MaskLoad(p, mask), Vector128.Create(pad));
+        }
+        Vector128<float> v = Vector128.Create(pad);
+        for (int j = 0; j < n; j++) v = v.WithElement(j, Unsafe.Add(ref x, j));
+        return v;
+    }
+
+    /// <summary>x[0..n) in lanes 0..n-1, <paramref name="pad"/> in the others (0 &lt; n &lt;= 8); nothing past x[n - 1] is read.</summary>
+    public static unsafe Vector256<float> LoadRow256(ref float x, int n, float pad)
+    {
+        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n)).AsSingle();
+        fixed (float* p = &x) return Vector256.ConditionalSelect(mask, Avx.MaskLoad(p, mask), Vector256.Create(pad));
+    }
+
+    /// <summary>x[0..n) in lanes 0..n-1, <paramref name="pad"/> in the others (0 &lt; n &lt;= 16); nothing past x[n - 1] is read.</summary>
+    public static unsafe Vector512<float> LoadRow512(ref float x, int n, float pad)
+    {
+        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle();
+        fixed (float* p = &x) return Avx512F.MaskLoad(p, mask, Vector512.Create(pad));
+    }
+
+    /// <summary>Lanes 0..n-1 of v to y[0..n) (0 &lt; n &lt;= 4); nothing past y[n - 1] is written.</summary>
+    public static unsafe void StoreRow128(Vector128<float> v, ref float y, int n)
+    {
+        if (Avx.IsSupported)
+        {
+            fixed (float* p = &y) Avx.MaskStore(p, Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(n)).AsSingle(), v);
+            return;
+        }
+        for (int j = 0; j < n; j++) Unsafe.Add(ref y, j) = v.GetElement(j);
+    }
+
+    /// <summary>Lanes 0..n-1 of v to y[0..n) (0 &lt; n &lt;= 8); nothing past y[n - 1] is written.</summary>
+    public static unsafe void StoreRow256(Vector256<float> v, ref float y, int n)
+    {
+        fixed (float* p = &y) Avx.MaskStore(p, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n)).AsSingle(), v);
+    }
+
+    /// <summary>Lanes 0..n-1 of v to y[0..n) (0 &lt; n &lt;= 16); nothing past y[n - 1] is written.</summary>
+    public static unsafe void StoreRow512(Vector512<float> v, ref float y, int n)
+    {
+        fixed (float* p = &y) Avx512F.MaskStore(p, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle(), v);
+    }
+
+    /// <summary>The largest lane (native max: with a NaN lane the result is unspecified, as for the callers' loops).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector128<float> x)
+    {
+        // Two shuffle-max steps instead of a chain of four extracts and compares.
+        Vector128<float> m = Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1)));
+        return Vector128.MaxNative(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2))).ToScalar();
+    }
+
+    /// <summary>The largest lane (see <see cref="MaxAcross(Vector128{float})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector256<float> x) => MaxAcross(Vector128.MaxNative(x.GetLower(), x.GetUpper()));
+
+    /// <summary>The largest lane (see <see cref="MaxAcross(Vector128{float})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector512<float> x) => MaxAcross(Vector256.MaxNative(x.GetLower(), x.GetUpper()));
+
     /// <summary>min(x, high) with NaN kept.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> AtMost(Vector128<float> x, float high) => Vector128.MinNative(Vector128.Create(high), x);

@@ -14,6 +14,9 @@ namespace FastMlp;
 /// kernel's order and activated by the same element-wise operators, so the result equals row r of a batched
 /// <see cref="Network.Forward(CommunityToolkit.HighPerformance.ReadOnlySpan2D{float}, CommunityToolkit.HighPerformance.Span2D{float})"/> bitwise.
 /// </summary>
+// The JIT inlines every GemvBlocks instantiation into Run<T, TVec>; without this, the frame of their lane buffers
+// (hundreds of bytes) would be zeroed on every call.
+[SkipLocalsInit]
 internal static class OneSampleForward
 {
     /// <summary>Widest hidden layer whose activations <see cref="Network.Predict"/> keeps on the stack (2 x 8 KiB).</summary>

@@ -138,6 +138,23 @@ public class ElementwiseKernelTests
     }
 
     [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
+    public void Softmax_ShortRow_SameBitsAsTheSameRowPaddedWithMinusInfinity(KernelPath path)
+    {
+        // Rows shorter than one quad take their own path; padded with -Inf (exponential 0) to 70 wide, the same logits go
+        // through the general loops, whose first outputs must be the short path's bit for bit.
+        for (int width = 1; width < 70; width++)
+        {
+            float[] x = Data(width, width + 3, 25f);
+            float[] padded = Enumerable.Repeat(float.NegativeInfinity, 70).ToArray();
+            x.CopyTo(padded, 0);
+            ActivationKernels.Softmax(path, x, width);
+            ActivationKernels.Softmax(path, padded, 70);
+            for (int j = 0; j < width; j++)
+                Assert.True(BitConverter.SingleToInt32Bits(padded[j]) == BitConverter.SingleToInt32Bits(x[j]), $"{path} width {width} [{j}]: {x[j]:R} vs {padded[j]:R}");
+        }
+    }
+
+    [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
     public void Softmax_SpecialRows(KernelPath path)
     {
         for (int width = 1; width <= 37; width += 3)
