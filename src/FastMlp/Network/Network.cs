@@ -255,7 +255,6 @@ public sealed class Network
     internal void RunLayer(DenseLayer l, ReadOnlySpan<float> x, Span<float> y, int rows)
     {
         ReadOnlySpan<float> p = Parameters;
-        // The activation is the product's epilogue (softmax, a row operation, runs over the finished rows).
         // Two passes, not Gemm.ForwardActivated: the fused epilogue measured slower here (see its remarks).
         Gemm.Forward(x, p.Slice(l.WeightOffset, l.WeightCount), p.Slice(l.BiasOffset, l.Outputs), y, rows, l.Inputs, l.Outputs);
         ActivationKernels.Apply(l.Activation, y.Slice(0, rows * l.Outputs), l.Outputs);
