@@ -36,14 +36,20 @@ public sealed class Trainer : IDisposable
     public const int MinShardRows = ParallelGradient.MinShardRows;
 
     /// <summary>
-    /// Rows x parameters below which a step stays on the calling thread. Measured on 2 Zen 4 cores (threshold forced
-    /// to 0). Portable kernels: 2 threads gave 0.96-1.02x at 1.1-2.2 M, 1.36x at 3.5 M, 2.4x at 8.8 M. Avx512 kernels
-    /// (3x faster GEMMs, so each step is shorter and the same synchronisation costs more): 784-256-128-10 batch 32
-    /// (7.5 M) 0.63-1.08x in three runs, 256-256-10 batch 128 (8.8 M) 0.98x, batch 64 (15 M) 1.18x, 128-256
-    /// (30-60 M) 1.8-2.6x. Splitting pays reliably from about 10 M. (Measured with per-shard gradient buffers; the
-    /// reduction-free step synchronises three times per step instead of twice and has not been re-measured.)
+    /// Rows x parameters below which a step stays on the calling thread. Re-measured for the reduction-free step
+    /// (three pool runs per step) on the shared 2-vCPU Zen 4 host, Avx512 kernels, SGD, threshold forced to 0,
+    /// 1- and 2-thread trainers interleaved over 25-40 rounds in five runs (perf-reports/2026-11-23-*-zen4-epoch.md).
+    /// Best-of speed-up of 2 threads, i.e. when the host gave both vCPUs at once: 64-32-32-10 batch 64-512 (0.2-1.8 M)
+    /// 0.4-1.6x, below 1 in half the runs; 784-256-128-10 batch 8-32 (1.9-7.5 M) 0.65-1.6x, batch 48 (11.3 M) 0.84-1.43x,
+    /// slower in three runs of six; batch 64 (15 M) 0.88-1.67x, slower in two of six; batch 128 (30 M) 1.10-1.78x,
+    /// faster in every run; 1024-1024-1024-10 batch 2-4 (4-8 M) 0.57-1.64x, batch 8 (17 M) 0.70-1.61x, faster in
+    /// five of six. Medians were below 1x almost everywhere because the other engineers' builds kept one vCPU busy
+    /// (load 2.5-8); with two free cores (f65c12f report) batch 128 gained 1.6-1.8x. The old 10 M sent 784-256-128-10
+    /// batch 48 to two threads, where it lost in half the runs; 16 M keeps every measured case that lost in a third of
+    /// the runs or more on one thread (784-256-128-10 up to batch 64, 1024-1024-1024-10 up to batch 4), with the
+    /// 784-256-128-10 batch-64 case (15 M) as the margin. On a host whose other core is busy, two threads can still lose.
     /// </summary>
-    public const long MinParallelWork = 10_000_000;
+    public const long MinParallelWork = 16_000_000;
 
     private readonly Network _net;
     private readonly Optimizer _optimizer;

@@ -11,9 +11,9 @@ namespace FastMlp.Tests.Training;
 /// </summary>
 public class FitGatherTests
 {
-    private const int Features = 40, Outputs = 5;
+    private const int Features = 40, Outputs = 5, Batch = 2000;
 
-    // 40-96-48-5: ~8.8k parameters, so a batch of 1200 (10.6M row-parameters) takes the parallel path.
+    // 40-96-48-5: ~8.8k parameters, so a batch of 2000 (17.7M row-parameters) takes the parallel path.
     private static Network Net(Activation output)
     {
         var net = new Network(Features, new LayerSpec(96, Activation.Relu), new LayerSpec(48, Activation.Tanh), new LayerSpec(Outputs, output));
@@ -39,7 +39,7 @@ public class FitGatherTests
     private static TrainerOptions Options(int threads) => new()
     {
         Optimizer = new OptimizerOptions { Kind = OptimizerKind.Adam, LearningRate = 1e-3f },
-        BatchSize = 1200, Epochs = 2, Seed = 4, Threads = threads, WeightDecay = 1e-4f,
+        BatchSize = Batch, Epochs = 2, Seed = 4, Threads = threads, WeightDecay = 1e-4f,
     };
 
     [Theory]
@@ -49,11 +49,11 @@ public class FitGatherTests
     [InlineData(false, 3)]
     public void Fit_equals_steps_on_batches_gathered_beforehand_bitwise(bool classification, int threads)
     {
-        // 3000 rows in batches of 1200: two full batches (3 blocks of at most 512 rows each) and a partial one of 600.
-        const int rows = 3000;
+        // 5000 rows in batches of 2000: two full batches (4 blocks of at most 512 rows each) and a partial one of 1000.
+        const int rows = 5000;
         (float[] x, int[] labels, float[] targets) = Data(rows);
         Activation output = classification ? Activation.Softmax : Activation.Identity;
-        Assert.True(1200L * Net(output).ParameterCount >= Trainer.MinParallelWork, "the test must exercise the parallel path");
+        Assert.True((long)Batch * Net(output).ParameterCount >= Trainer.MinParallelWork, "the test must exercise the parallel path");
         Dataset data = classification ? Dataset.ForClassification(x, Features, labels, Outputs) : Dataset.ForRegression(x, Features, targets, Outputs);
 
         Network fitted = Net(output);
@@ -65,16 +65,16 @@ public class FitGatherTests
         using var stepTrainer = new Trainer(stepped, Options(threads));
         var order = Enumerable.Range(0, rows).ToArray();
         var random = new Random(4);
-        var batchX = new float[1200 * Features];
-        var batchLabels = new int[1200];
-        var batchTargets = new float[1200 * Outputs];
+        var batchX = new float[Batch * Features];
+        var batchLabels = new int[Batch];
+        var batchTargets = new float[Batch * Outputs];
         for (int epoch = 0; epoch < 2; epoch++)
         {
             random.Shuffle(order);
             double lossSum = 0;
-            for (int s = 0; s < rows; s += 1200)
+            for (int s = 0; s < rows; s += Batch)
             {
-                int n = Math.Min(1200, rows - s);
+                int n = Math.Min(Batch, rows - s);
                 for (int i = 0; i < n; i++)
                 {
                     x.AsSpan(order[s + i] * Features, Features).CopyTo(batchX.AsSpan(i * Features));
