@@ -20,7 +20,7 @@ internal interface IParallelJob
 /// (the first one, if several items fail). Runs are serialised: a pool shared by several trainers runs one job
 /// at a time. <see cref="Dispose"/> stops and joins the threads.
 /// </remarks>
-public sealed class WorkerPool : IDisposable
+public sealed partial class WorkerPool : IDisposable
 {
     private readonly Thread[] _threads;
     private readonly long[] _workerAllocatedBytes;
@@ -35,6 +35,8 @@ public sealed class WorkerPool : IDisposable
     private int _next;
     private ExceptionDispatchInfo? _error;
     private volatile bool _disposed;
+    // Set by the caller of Run each time it goes to sleep on _doneLock; the warm-up round waits for it.
+    private volatile bool _callerWaiting;
 
     /// <summary>Starts a pool of <paramref name="threads"/> threads in all, the caller's included (0: one per core).</summary>
     public WorkerPool(int threads = 0)
@@ -50,6 +52,7 @@ public sealed class WorkerPool : IDisposable
             _threads[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"FastMlp worker {i + 1}" };
             _threads[i].Start();
         }
+        WarmUp();
     }
 
     /// <summary>Threads that run a job, the calling thread included.</summary>
@@ -102,6 +105,7 @@ public sealed class WorkerPool : IDisposable
         if (Volatile.Read(ref _pending) == 0) return;
         lock (_doneLock)
         {
+            _callerWaiting = true;
             while (Volatile.Read(ref _pending) > 0) Monitor.Wait(_doneLock);
         }
     }

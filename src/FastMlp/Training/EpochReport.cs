@@ -2,12 +2,14 @@ namespace FastMlp.Training;
 
 /// <summary>What happened in one epoch; accuracies are NaN for regression, validation figures NaN without a validation set.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
-/// <param name="TrainLoss">Mean loss over the epoch's steps (weighted by batch rows).</param>
-/// <param name="TrainAccuracy">Fraction of training samples classified correctly during the epoch's forward passes.</param>
+/// <param name="TrainLoss">Mean loss over the epoch's steps (weighted by batch rows): each step's loss before its update,
+/// as the step computed it, so no second pass over the training set is made.</param>
+/// <param name="TrainAccuracy">Fraction of training samples classified correctly during the epoch's forward passes (the
+/// steps' own, as for <paramref name="TrainLoss"/>).</param>
 /// <param name="ValidationLoss">Loss on the validation set after the epoch.</param>
 /// <param name="ValidationAccuracy">Accuracy on the validation set after the epoch.</param>
-/// <param name="SamplesPerSecond">Training throughput of the epoch (forward + backward + update).</param>
-/// <param name="Elapsed">Wall time of the epoch, validation included.</param>
+/// <param name="SamplesPerSecond">Training throughput of the epoch (shuffle, batch gather, forward, backward, update).</param>
+/// <param name="Elapsed">Wall time of the epoch, shuffle and validation included.</param>
 public readonly record struct EpochReport(int Epoch, double TrainLoss, double TrainAccuracy, double ValidationLoss,
     double ValidationAccuracy, double SamplesPerSecond, TimeSpan Elapsed);
 

@@ -6,7 +6,8 @@ namespace FastMlp.Training;
 /// <summary>
 /// The loss and gradient of a batch, computed by the threads of a <see cref="WorkerPool"/> in two phases per block of
 /// up to <see cref="MaxBlockRows"/> rows: (1) the rows, cut into shards, run forward and backward into one shared
-/// workspace (each shard its own rows); (2) the weight gradient of every layer, cut into blocks of outputs, is summed
+/// workspace (each shard its own rows, which it first gathers into the batch buffer when the batch comes from a
+/// <see cref="BatchGather"/>); (2) the weight gradient of every layer, cut into blocks of outputs, is summed
 /// over all the block's rows at once, straight into the flat gradient buffer.
 /// </summary>
 /// <remarks>
@@ -38,13 +39,14 @@ internal sealed unsafe class ParallelGradient : IParallelJob
     private readonly double[] _shardLoss = new double[MaxShards];
     private readonly int[] _shardCorrect = new int[MaxShards];
     private Backpropagation? _workspace;
+    private BatchGather? _gather;
 
     // The block being computed, published to the workers for the duration of one WorkerPool.Run.
     private float* _x;
     private float* _dense;
     private int* _labels;
     private bool _hasLabels;
-    private int _rows, _shardRows;
+    private int _rows, _shardRows, _blockStart;
     private double _normalizer;
     private float* _gradient;
     private int _gradientLength;
@@ -82,6 +84,25 @@ internal sealed unsafe class ParallelGradient : IParallelJob
     }
 
     /// <summary>
+    /// As <see cref="Compute(WorkerPool, int, ReadOnlySpan{float}, Targets, int, Span{float}, out int, out bool)"/> on
+    /// the <paramref name="rows"/> rows that <paramref name="gather"/> selects: each shard of phase one first copies its
+    /// own rows into the gather's batch buffers, so the copy runs on the step's threads instead of before the step.
+    /// </summary>
+    public double Compute(WorkerPool pool, int maxThreads, BatchGather gather, int rows,
+        Span<float> gradient, out int correct, out bool finite)
+    {
+        _gather = gather;
+        try
+        {
+            return Compute(pool, maxThreads, gather.Inputs(rows), gather.Targets(rows), rows, gradient, out correct, out finite);
+        }
+        finally
+        {
+            _gather = null;
+        }
+    }
+
+    /// <summary>
     /// Loss J of the batch (weight penalty included) with its gradient written over <paramref name="gradient"/>;
     /// <paramref name="finite"/> is false when any gradient element is NaN or infinite.
     /// </summary>
@@ -109,6 +130,7 @@ internal sealed unsafe class ParallelGradient : IParallelJob
                 _dense = _hasLabels ? null : pt + (long)start * outputs;
                 _labels = _hasLabels ? pl + start : null;
                 _rows = n;
+                _blockStart = start;
                 _shardRows = ShardRows(n);
                 int shards = (n + _shardRows - 1) / _shardRows;
                 _weightPhase = false;
@@ -134,6 +156,7 @@ internal sealed unsafe class ParallelGradient : IParallelJob
         {
             int first = item * _shardRows;
             int count = Math.Min(_shardRows, _rows - first);
+            _gather?.Copy(_blockStart + first, count);
             Targets targets = _hasLabels
                 ? new Targets(new ReadOnlySpan<int>(_labels, _rows))
                 : new Targets(new ReadOnlySpan<float>(_dense, _rows * _net.OutputSize));

@@ -14,7 +14,13 @@ namespace FastMlp.Training;
 /// </summary>
 /// <remarks>
 /// <para>All buffers (batch gather, the step's workspace, gradient, optimizer state) are allocated on the
-/// first step for the batch size in use; later steps allocate nothing.</para>
+/// first step for the batch size in use; later steps allocate nothing. <see cref="Fit"/> also keeps its shuffle
+/// order (and, with validation, its copy of the best weights) for the next call, so a later Fit on a set of the
+/// same size allocates only its result.</para>
+/// <para>In <see cref="Fit"/> a shuffled batch's rows are copied into the contiguous batch buffer by the step's own
+/// shards (<see cref="BatchGather"/>), each right before running its rows forward: the copy is shared by the step's
+/// threads instead of running on the calling thread between steps. The reported training loss and accuracy are the
+/// ones the steps computed anyway (no second pass over the training set).</para>
 /// <para>Parallel across the mini-batch (<see cref="ParallelGradient"/>): the batch's rows are cut into shards whose
 /// boundaries depend only on the batch size (<see cref="ShardRows"/>) and run forward and backward on whichever worker
 /// takes them; then the weight gradients are computed in blocks of outputs, each summed over the whole batch by one
@@ -30,14 +36,20 @@ public sealed class Trainer : IDisposable
     public const int MinShardRows = ParallelGradient.MinShardRows;
 
     /// <summary>
-    /// Rows x parameters below which a step stays on the calling thread. Measured on 2 Zen 4 cores (threshold forced
-    /// to 0). Portable kernels: 2 threads gave 0.96-1.02x at 1.1-2.2 M, 1.36x at 3.5 M, 2.4x at 8.8 M. Avx512 kernels
-    /// (3x faster GEMMs, so each step is shorter and the same synchronisation costs more): 784-256-128-10 batch 32
-    /// (7.5 M) 0.63-1.08x in three runs, 256-256-10 batch 128 (8.8 M) 0.98x, batch 64 (15 M) 1.18x, 128-256
-    /// (30-60 M) 1.8-2.6x. Splitting pays reliably from about 10 M. (Measured with per-shard gradient buffers; the
-    /// reduction-free step synchronises three times per step instead of twice and has not been re-measured.)
+    /// Rows x parameters below which a step stays on the calling thread. Re-measured for the reduction-free step
+    /// (three pool runs per step) on the shared 2-vCPU Zen 4 host, Avx512 kernels, SGD, threshold forced to 0,
+    /// 1- and 2-thread trainers interleaved over 25-40 rounds in five runs (perf-reports/2026-11-23-*-zen4-epoch.md).
+    /// Best-of speed-up of 2 threads, i.e. when the host gave both vCPUs at once: 64-32-32-10 batch 64-512 (0.2-1.8 M)
+    /// 0.4-1.6x, below 1 in half the runs; 784-256-128-10 batch 8-32 (1.9-7.5 M) 0.65-1.6x, batch 48 (11.3 M) 0.84-1.43x,
+    /// slower in three runs of six; batch 64 (15 M) 0.88-1.67x, slower in two of six; batch 128 (30 M) 1.10-1.78x,
+    /// faster in every run; 1024-1024-1024-10 batch 2-4 (4-8 M) 0.57-1.64x, batch 8 (17 M) 0.70-1.61x, faster in
+    /// five of six. Medians were below 1x almost everywhere because the other engineers' builds kept one vCPU busy
+    /// (load 2.5-8); with two free cores (f65c12f report) batch 128 gained 1.6-1.8x. The old 10 M sent 784-256-128-10
+    /// batch 48 to two threads, where it lost in half the runs; 16 M keeps every measured case that lost in a third of
+    /// the runs or more on one thread (784-256-128-10 up to batch 64, 1024-1024-1024-10 up to batch 4), with the
+    /// 784-256-128-10 batch-64 case (15 M) as the margin. On a host whose other core is busy, two threads can still lose.
     /// </summary>
-    public const long MinParallelWork = 10_000_000;
+    public const long MinParallelWork = 16_000_000;
 
     private readonly Network _net;
     private readonly Optimizer _optimizer;
@@ -45,9 +57,11 @@ public sealed class Trainer : IDisposable
     private readonly WorkerPool _pool;
     private readonly bool _ownsPool;
     private readonly ParallelGradient _parallelGradient;
-    private float[] _batchInputs = [];
-    private float[] _batchTargets = [];
-    private int[] _batchLabels = [];
+    private readonly BatchGather _batch = new();
+    // Kept between calls of Fit so that a Fit (one per epoch in EpochBenchmarks) allocates no shuffle order or
+    // best-weights copy once the sizes are known.
+    private int[] _order = [];
+    private float[] _best = [];
     private int _lastCorrect;
 
     /// <summary>
@@ -138,11 +152,27 @@ public sealed class Trainer : IDisposable
 
         int n = train.Count;
         int batch = Math.Min(Options.BatchSize, n);
-        EnsureBatchBuffers(batch, train.IsClassification);
-        var order = new int[n];
+        if (_order.Length != n) _order = new int[n];
+        int[] order = _order;
         for (int i = 0; i < n; i++) order[i] = i;
         var random = new Random(Options.Seed);
-        float[]? best = validation is null ? null : new float[_net.BufferLength];
+        if (validation is not null && _best.Length != _net.BufferLength) _best = new float[_net.BufferLength];
+        float[]? best = validation is null ? null : _best;
+        _batch.Bind(train, order, batch);
+        try
+        {
+            return FitEpochs(train, validation, order, batch, random, best, cancellationToken);
+        }
+        finally
+        {
+            _batch.Unbind();
+        }
+    }
+
+    private TrainingResult FitEpochs(Dataset train, Dataset? validation, int[] order, int batch, Random random, float[]? best,
+        CancellationToken cancellationToken)
+    {
+        int n = train.Count;
         double bestLoss = double.PositiveInfinity;
         int bestEpoch = 0, sinceBest = 0;
         var history = new List<EpochReport>(Math.Min(Options.Epochs, 10_000));
@@ -151,18 +181,18 @@ public sealed class Trainer : IDisposable
 
         for (int epoch = 1; epoch <= Options.Epochs && reason == StopReason.EpochLimit; epoch++)
         {
-            if (Options.Shuffle) random.Shuffle(order);
             long start = Stopwatch.GetTimestamp();
+            if (Options.Shuffle) random.Shuffle(order);
             double lossSum = 0;
             int correct = 0;
             for (int s = 0; s < n; s += batch)
             {
                 if (cancellationToken.IsCancellationRequested) { reason = StopReason.Cancelled; break; }
                 int rows = Math.Min(batch, n - s);
-                Targets targets = Gather(train, order.AsSpan(s, rows));
+                _batch.Select(s);
                 try
                 {
-                    lossSum += StepCore(_batchInputs.AsSpan(0, rows * _net.InputSize), targets, rows) * (double)rows;
+                    lossSum += StepGathered(rows) * (double)rows;
                 }
                 catch (TrainingDivergedException e)
                 {
@@ -221,38 +251,25 @@ public sealed class Trainer : IDisposable
     private float StepCore(ReadOnlySpan<float> x, Targets targets, int rows)
     {
         int threads = ParallelGradient.ThreadsFor(_pool, _net, rows);
-        Span<float> gradient = _gradient.Span;
-        double loss = _parallelGradient.Compute(_pool, threads, x, targets, rows, gradient, out int correct, out bool finite);
+        double loss = _parallelGradient.Compute(_pool, threads, x, targets, rows, _gradient.Span, out int correct, out bool finite);
+        return Update(loss, finite, correct, threads);
+    }
+
+    /// <summary>A step of <see cref="Fit"/> on the batch <see cref="_batch"/> selects; the step's shards gather the rows.</summary>
+    private float StepGathered(int rows)
+    {
+        int threads = ParallelGradient.ThreadsFor(_pool, _net, rows);
+        double loss = _parallelGradient.Compute(_pool, threads, _batch, rows, _gradient.Span, out int correct, out bool finite);
+        return Update(loss, finite, correct, threads);
+    }
+
+    private float Update(double loss, bool finite, int correct, int threads)
+    {
         if (!double.IsFinite(loss) || !finite)
             throw new TrainingDivergedException($"the loss is {loss} or the gradient is not finite; the weights were left at their last finite values (lower the learning rate or scale the inputs).");
-        _optimizer.Step(_net.Parameters, gradient, _pool, threads);
+        _optimizer.Step(_net.Parameters, _gradient.Span, _pool, threads);
         _lastCorrect = correct;
         return (float)loss;
-    }
-
-    private void EnsureBatchBuffers(int rows, bool labels)
-    {
-        if (_batchInputs.Length < rows * _net.InputSize) _batchInputs = new float[rows * _net.InputSize];
-        if (labels && _batchLabels.Length < rows) _batchLabels = new int[rows];
-        if (!labels && _batchTargets.Length < rows * _net.OutputSize) _batchTargets = new float[rows * _net.OutputSize];
-    }
-
-    /// <summary>Copies the rows of a shuffled batch into the contiguous batch buffers.</summary>
-    private Targets Gather(Dataset data, ReadOnlySpan<int> rows)
-    {
-        int inputs = _net.InputSize, outputs = _net.OutputSize;
-        float[] features = data.FeatureArray;
-        for (int i = 0; i < rows.Length; i++)
-            features.AsSpan(rows[i] * inputs, inputs).CopyTo(_batchInputs.AsSpan(i * inputs));
-        if (data.LabelArray is { } labels)
-        {
-            for (int i = 0; i < rows.Length; i++) _batchLabels[i] = labels[rows[i]];
-            return new Targets(_batchLabels.AsSpan(0, rows.Length));
-        }
-        float[] targets = data.TargetArray!;
-        for (int i = 0; i < rows.Length; i++)
-            targets.AsSpan(rows[i] * outputs, outputs).CopyTo(_batchTargets.AsSpan(i * outputs));
-        return new Targets(_batchTargets.AsSpan(0, rows.Length * outputs));
     }
 
     private void CheckDataset(Dataset data, string name)
