@@ -70,9 +70,12 @@ internal sealed unsafe class ParallelGradient : IParallelJob
     /// <summary>Rows per shard of a block: depends on the block's size only, never on the thread count.</summary>
     public static int ShardRows(int blockRows) => Math.Max(MinShardRows, (blockRows + MaxShards - 1) / MaxShards);
 
-    /// <summary>Threads worth using for a batch of <paramref name="rows"/>: one below <see cref="Trainer.MinParallelWork"/>, else the pool's.</summary>
+    /// <summary>
+    /// Threads worth using for a batch of <paramref name="rows"/>: the pool's from <see cref="Trainer.MinParallelRows"/> rows
+    /// (two full shards) or from <see cref="Trainer.MinParallelWork"/> rows x parameters, else one.
+    /// </summary>
     public static int ThreadsFor(WorkerPool pool, Network network, int rows) =>
-        (long)rows * network.ParameterCount < Trainer.MinParallelWork ? 1 : pool.Threads;
+        rows >= Trainer.MinParallelRows || (long)rows * network.ParameterCount >= Trainer.MinParallelWork ? pool.Threads : 1;
 
     /// <summary>A workspace for at least <paramref name="rows"/> rows (up to <see cref="MaxBlockRows"/>), for serial use between steps.</summary>
     public Backpropagation Workspace(int rows)

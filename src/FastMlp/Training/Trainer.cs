@@ -25,7 +25,7 @@ namespace FastMlp.Training;
 /// boundaries depend only on the batch size (<see cref="ShardRows"/>) and run forward and backward on whichever worker
 /// takes them; then the weight gradients are computed in blocks of outputs, each summed over the whole batch by one
 /// thread. The weights are therefore bitwise the same for any thread count. Steps too small to pay for waking the
-/// workers (<see cref="MinParallelWork"/>) run on the calling thread.</para>
+/// workers (<see cref="MinParallelRows"/>, <see cref="MinParallelWork"/>) run on the calling thread.</para>
 /// </remarks>
 public sealed class Trainer : IDisposable
 {
@@ -36,20 +36,26 @@ public sealed class Trainer : IDisposable
     public const int MinShardRows = ParallelGradient.MinShardRows;
 
     /// <summary>
-    /// Rows x parameters below which a step stays on the calling thread. Re-measured for the reduction-free step
-    /// (three pool runs per step) on the shared 2-vCPU Zen 4 host, Avx512 kernels, SGD, threshold forced to 0,
-    /// 1- and 2-thread trainers interleaved over 25-40 rounds in five runs (perf-reports/2026-11-23-*-zen4-epoch.md).
-    /// Best-of speed-up of 2 threads, i.e. when the host gave both vCPUs at once: 64-32-32-10 batch 64-512 (0.2-1.8 M)
-    /// 0.4-1.6x, below 1 in half the runs; 784-256-128-10 batch 8-32 (1.9-7.5 M) 0.65-1.6x, batch 48 (11.3 M) 0.84-1.43x,
-    /// slower in three runs of six; batch 64 (15 M) 0.88-1.67x, slower in two of six; batch 128 (30 M) 1.10-1.78x,
-    /// faster in every run; 1024-1024-1024-10 batch 2-4 (4-8 M) 0.57-1.64x, batch 8 (17 M) 0.70-1.61x, faster in
-    /// five of six. Medians were below 1x almost everywhere because the other engineers' builds kept one vCPU busy
-    /// (load 2.5-8); with two free cores (f65c12f report) batch 128 gained 1.6-1.8x. The old 10 M sent 784-256-128-10
-    /// batch 48 to two threads, where it lost in half the runs; 16 M keeps every measured case that lost in a third of
-    /// the runs or more on one thread (784-256-128-10 up to batch 64, 1024-1024-1024-10 up to batch 4), with the
-    /// 784-256-128-10 batch-64 case (15 M) as the margin. On a host whose other core is busy, two threads can still lose.
+    /// Fewest rows for which a step runs on the pool whatever the network's size: two full shards, so that the forward
+    /// and backward phase itself is split. Measured with the threshold forced off (1- and 2-thread trainers interleaved,
+    /// 30 rounds, SGD, Avx512, 2-vCPU Zen 4 with no other engineer's work running; best-of / median speed-up of 2
+    /// threads): 2-3-2 batch 32 1.17x / 1.26x, 64 1.52x / 1.34x, 256 1.57x / 1.24x; 64-32-32-10 batch 32 1.15-1.23x
+    /// best, 64 1.42x / 1.28x, 128 1.56x / 1.49x; 784-256-128-10 batch 32 1.64x / 1.45x, 48 1.25x best. Below two full
+    /// shards the first phase runs on one thread: 784-256-128-10 batch 24 (a 16- and an 8-row shard) 0.79x, batch 16
+    /// 0.94-0.99x, batch 8 0.76x. The synchronisation (three pool runs, about 1-2 us) is small next to even a 2-3-2
+    /// batch of 32, so the size of the network does not enter this rule.
     /// </summary>
-    public const long MinParallelWork = 16_000_000;
+    public const int MinParallelRows = 2 * MinShardRows;
+
+    /// <summary>
+    /// Rows x parameters from which a step of fewer than <see cref="MinParallelRows"/> rows (one shard) still runs on the
+    /// pool: then only the weight-gradient and update phases are split, which pays for large layers only. Same
+    /// measurement: 1024-1024-1024-10 batch 2 (4.2 M) 1.24-1.46x best, 4 (8.4 M) 1.23x, 8 (17 M) 1.48x; 784-256-128-10
+    /// batch 16 (3.8 M) 0.94-0.99x, 8 (1.9 M) 0.76x. 8 M keeps both lost cases, and the 4.2 M gain, on one thread.
+    /// (An earlier rule used rows x parameters alone, at 10 M and then 16 M from runs on a host whose other vCPU was
+    /// busy: it kept small networks on one thread where two measured 1.2-1.6x faster.)
+    /// </summary>
+    public const long MinParallelWork = 8_000_000;
 
     private readonly Network _net;
     private readonly Optimizer _optimizer;

@@ -111,6 +111,24 @@ public class ParallelTrainingTests
     }
 
     [Fact]
+    public void A_step_goes_parallel_from_two_full_shards_or_from_large_single_shard_work()
+    {
+        using var pool = new WorkerPool(2);
+        var mnist = new Network(784, new LayerSpec(256, Activation.Relu), new LayerSpec(128, Activation.Relu), new LayerSpec(10, Activation.Softmax));
+        var wide = new Network(1024, new LayerSpec(1024, Activation.Relu), new LayerSpec(1024, Activation.Relu), new LayerSpec(10, Activation.Softmax));
+        var tiny = new Network(2, new LayerSpec(3, Activation.Tanh), new LayerSpec(2, Activation.Softmax));
+        // One shard (fewer than 32 rows): only large layers pay for splitting the gradient and update phases.
+        Assert.Equal(1, ParallelGradient.ThreadsFor(pool, mnist, 16));
+        Assert.Equal(1, ParallelGradient.ThreadsFor(pool, mnist, Trainer.MinParallelRows - 1));
+        Assert.Equal(1, ParallelGradient.ThreadsFor(pool, wide, 2));
+        Assert.Equal(2, ParallelGradient.ThreadsFor(pool, wide, 4));
+        // Two full shards: parallel whatever the network.
+        Assert.Equal(2, ParallelGradient.ThreadsFor(pool, mnist, Trainer.MinParallelRows));
+        Assert.Equal(2, ParallelGradient.ThreadsFor(pool, tiny, Trainer.MinParallelRows));
+        Assert.Equal(1, ParallelGradient.ThreadsFor(pool, tiny, Trainer.MinParallelRows - 1));
+    }
+
+    [Fact]
     public void Shard_boundaries_depend_on_the_batch_size_only()
     {
         Assert.Equal(Trainer.MinShardRows, Trainer.ShardRows(1));
