@@ -40,18 +40,20 @@ public sealed class Trainer : IDisposable
     /// and backward phase itself is split. Measured with the threshold forced off (1- and 2-thread trainers interleaved,
     /// 30 rounds, SGD, Avx512, 2-vCPU Zen 4 with no other engineer's work running; best-of / median speed-up of 2
     /// threads): 2-3-2 batch 32 1.17x / 1.26x, 64 1.52x / 1.34x, 256 1.57x / 1.24x; 64-32-32-10 batch 32 1.15-1.23x
-    /// best, 64 1.42x / 1.28x, 128 1.56x / 1.49x; 784-256-128-10 batch 32 1.64x / 1.45x, 48 1.25x best. Below two full
-    /// shards the first phase runs on one thread: 784-256-128-10 batch 24 (a 16- and an 8-row shard) 0.79x, batch 16
-    /// 0.94-0.99x, batch 8 0.76x. The synchronisation (three pool runs, about 1-2 us) is small next to even a 2-3-2
-    /// batch of 32, so the size of the network does not enter this rule.
+    /// best, 64 1.42x / 1.28x, 128 1.56x / 1.49x; 784-256-128-10 batch 32 1.64-1.75x / 1.45-1.56x, 48 1.25x best, 64
+    /// 1.64x / 1.60x. Below two full shards the first phase runs on one thread and the results split: 784-256-128-10
+    /// batch 8 0.76x, 16 0.94-1.12x, 24 (a 16- and an 8-row shard) 0.79-1.41x between runs, so those stay on one thread.
+    /// The synchronisation (three pool runs, about 1-2 us) is small next to even a 2-3-2 batch of 32, so the size of the
+    /// network does not enter this rule.
     /// </summary>
     public const int MinParallelRows = 2 * MinShardRows;
 
     /// <summary>
     /// Rows x parameters from which a step of fewer than <see cref="MinParallelRows"/> rows (one shard) still runs on the
     /// pool: then only the weight-gradient and update phases are split, which pays for large layers only. Same
-    /// measurement: 1024-1024-1024-10 batch 2 (4.2 M) 1.24-1.46x best, 4 (8.4 M) 1.23x, 8 (17 M) 1.48x; 784-256-128-10
-    /// batch 16 (3.8 M) 0.94-0.99x, 8 (1.9 M) 0.76x. 8 M keeps both lost cases, and the 4.2 M gain, on one thread.
+    /// measurement: 1024-1024-1024-10 batch 2 (4.2 M) 1.21-1.46x best, 4 (8.4 M) 1.23x, 8 (17 M) 1.48x; 784-256-128-10
+    /// batch 16 (3.8 M) 0.94-1.12x, 8 (1.9 M) 0.76x. 8 M keeps the cases that lost in some run (and the 4.2 M gain) on
+    /// one thread.
     /// (An earlier rule used rows x parameters alone, at 10 M and then 16 M from runs on a host whose other vCPU was
     /// busy: it kept small networks on one thread where two measured 1.2-1.6x faster.)
     /// </summary>
