@@ -168,6 +168,20 @@ public sealed class Backpropagation
     /// </summary>
     /// <remarks>Each row's values depend on that row alone (every kernel sums in an order fixed by the shapes), so
     /// splitting the rows differently gives bitwise the same sensitivities.</remarks>
+    /// <summary>
+    /// Forward for rows first..first+rows-1 of the block <paramref name="x"/> and their summed per-element loss (not
+    /// normalised), with no gradient: one shard of a parallel evaluation.
+    /// </summary>
+    internal double ForwardLoss(ReadOnlySpan<float> x, Targets targets, int first, int rows)
+    {
+        if (first + rows > MaxBatch)
+            throw new ArgumentException($"Rows {first}..{first + rows - 1} are outside this workspace of {MaxBatch} rows.", nameof(rows));
+        Forward(x, first, rows);
+        int outputs = _net.OutputSize;
+        return LossKernels.LossOnly(Loss, RowsOf(_logits, first, rows, outputs), RowsOf(_activations[^1], first, rows, outputs),
+            targets.Slice(first, rows, outputs), rows, outputs);
+    }
+
     internal double ForwardBackward(ReadOnlySpan<float> x, Targets targets, int first, int rows, double normalizer)
     {
         if (first + rows > MaxBatch)

@@ -92,7 +92,8 @@ public sealed class Objective
     public double Value()
     {
         Evaluations++;
-        return _gradient.Workspace(_data.Count).Evaluate(_data.FeatureArray, Targets(), _data.Count, out _);
+        int rows = _data.Count;
+        return _gradient.Evaluate(_pool, ParallelGradient.ThreadsFor(_pool, Network, rows), _data.FeatureArray, Targets(), rows, out _);
     }
 
     /// <summary>Copies <paramref name="point"/> into the network's parameters.</summary>

@@ -50,7 +50,7 @@ internal sealed unsafe class ParallelGradient : IParallelJob
     private double _normalizer;
     private float* _gradient;
     private int _gradientLength;
-    private bool _weightPhase, _accumulate, _lastBlock;
+    private bool _weightPhase, _accumulate, _lastBlock, _lossOnly;
     private int _nonFinite;
 
     /// <summary>Prepares the work split of <paramref name="network"/>; buffers come with the first batch.</summary>
@@ -113,11 +113,10 @@ internal sealed unsafe class ParallelGradient : IParallelJob
         Span<float> gradient, out int correct, out bool finite)
     {
         Backpropagation workspace = Workspace(rows);
-        int inputs = _net.InputSize, outputs = _net.OutputSize;
         double sum = 0;
         correct = 0;
         _nonFinite = 0;
-        _normalizer = Losses.Normalizer(_loss, rows, outputs);
+        _normalizer = Losses.Normalizer(_loss, rows, _net.OutputSize);
         fixed (float* px = x)
         fixed (float* pt = targets.Dense)
         fixed (int* pl = targets.Labels)
@@ -129,16 +128,7 @@ internal sealed unsafe class ParallelGradient : IParallelJob
             for (int start = 0; start < rows; start += MaxBlockRows)
             {
                 int n = Math.Min(MaxBlockRows, rows - start);
-                _x = px + (long)start * inputs;
-                _dense = _hasLabels ? null : pt + (long)start * outputs;
-                _labels = _hasLabels ? pl + start : null;
-                _rows = n;
-                _blockStart = start;
-                _shardRows = ShardRows(n);
-                int shards = (n + _shardRows - 1) / _shardRows;
-                _weightPhase = false;
-                pool.Run(this, shards, maxThreads);
-                for (int s = 0; s < shards; s++) { sum += _shardLoss[s]; correct += _shardCorrect[s]; }
+                RunShards(pool, maxThreads, px, pt, pl, start, n, ref sum, ref correct);
                 _weightPhase = true;
                 _accumulate = start > 0;
                 _lastBlock = start + n == rows;
@@ -148,6 +138,51 @@ internal sealed unsafe class ParallelGradient : IParallelJob
         }
         finite = _nonFinite == 0;
         return sum * _normalizer + workspace.WeightPenalty();
+    }
+
+    /// <summary>
+    /// Loss J of <paramref name="rows"/> rows (weight penalty included) and how many are classified correctly, with no
+    /// gradient: phase one only, each shard running forward and the loss of its rows. The loss is summed per shard and
+    /// the shards in order, so it is the same for any thread count.
+    /// </summary>
+    public double Evaluate(WorkerPool pool, int maxThreads, ReadOnlySpan<float> x, Targets targets, int rows, out int correct)
+    {
+        Backpropagation workspace = Workspace(rows);
+        double sum = 0;
+        correct = 0;
+        fixed (float* px = x)
+        fixed (float* pt = targets.Dense)
+        fixed (int* pl = targets.Labels)
+        {
+            _hasLabels = targets.IsLabels;
+            _lossOnly = true;
+            try
+            {
+                for (int start = 0; start < rows; start += MaxBlockRows)
+                    RunShards(pool, maxThreads, px, pt, pl, start, Math.Min(MaxBlockRows, rows - start), ref sum, ref correct);
+            }
+            finally
+            {
+                _lossOnly = false;
+                _x = null; _dense = null; _labels = null;
+            }
+        }
+        return sum * Losses.Normalizer(_loss, rows, _net.OutputSize) + workspace.WeightPenalty();
+    }
+
+    /// <summary>Phase one on the block of <paramref name="n"/> rows from <paramref name="start"/>: its shards, then their losses and counts added in shard order.</summary>
+    private void RunShards(WorkerPool pool, int maxThreads, float* px, float* pt, int* pl, int start, int n, ref double sum, ref int correct)
+    {
+        _x = px + (long)start * _net.InputSize;
+        _dense = _hasLabels ? null : pt + (long)start * _net.OutputSize;
+        _labels = _hasLabels ? pl + start : null;
+        _rows = n;
+        _blockStart = start;
+        _shardRows = ShardRows(n);
+        int shards = (n + _shardRows - 1) / _shardRows;
+        _weightPhase = false;
+        pool.Run(this, shards, maxThreads);
+        for (int s = 0; s < shards; s++) { sum += _shardLoss[s]; correct += _shardCorrect[s]; }
     }
 
     /// <summary>Item of phase one (a shard of rows) or phase two (a block of one layer's outputs).</summary>
@@ -163,7 +198,9 @@ internal sealed unsafe class ParallelGradient : IParallelJob
             Targets targets = _hasLabels
                 ? new Targets(new ReadOnlySpan<int>(_labels, _rows))
                 : new Targets(new ReadOnlySpan<float>(_dense, _rows * _net.OutputSize));
-            _shardLoss[item] = workspace.ForwardBackward(x, targets, first, count, _normalizer);
+            _shardLoss[item] = _lossOnly
+                ? workspace.ForwardLoss(x, targets, first, count)
+                : workspace.ForwardBackward(x, targets, first, count, _normalizer);
             _shardCorrect[item] = workspace.CountCorrect(targets, first, count);
             return;
         }

@@ -253,7 +253,7 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(data);
         CheckDataset(data, nameof(data));
         Targets targets = data.IsClassification ? new Targets(data.Labels) : new Targets(data.TargetArray);
-        return _parallelGradient.Workspace(data.Count).Evaluate(data.FeatureArray, targets, data.Count, out correct);
+        return _parallelGradient.Evaluate(_pool, ParallelGradient.ThreadsFor(_pool, _net, data.Count), data.FeatureArray, targets, data.Count, out correct);
     }
 
     private float StepCore(ReadOnlySpan<float> x, Targets targets, int rows)

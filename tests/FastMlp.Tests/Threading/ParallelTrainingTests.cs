@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using CommunityToolkit.HighPerformance;
 using FastMlp.Data;
+using FastMlp.Kernels;
 using FastMlp.Optimization;
 using FastMlp.Threading;
 using FastMlp.Training;
@@ -84,6 +85,43 @@ public class ParallelTrainingTests
         double parallelLoss = new Objective(net, data, weightDecay: 1e-3f, pool: pool).Evaluate(parallel);
         Assert.Equal(serial, parallel);
         Assert.Equal(serialLoss, parallelLoss, 9);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Evaluation_on_the_workers_is_bitwise_the_same_for_any_thread_count_and_matches_the_serial_loss(bool labels)
+    {
+        // 1300 rows: two full 512-row blocks and a partial one, each cut into shards; regression targets as well as labels.
+        Dataset data = labels ? Data(1300, 12) : Regression(1300, 12);
+        Network net = labels ? Net(13)
+            : new Network(40, new LayerSpec(96, Activation.Relu), new LayerSpec(48, Activation.Tanh), new LayerSpec(3, Activation.Identity));
+        net.Initialize(13);
+        var serial = new Backpropagation(net, labels ? LossKind.CategoricalCrossEntropy : LossKind.MeanSquaredError, 1300) { WeightDecay = 1e-3f };
+        Targets targets = labels ? new Targets(data.Labels) : new Targets(data.TargetArray);
+        double expected = serial.Evaluate(data.FeatureArray, targets, 1300, out int expectedCorrect);
+        long? reference = null;
+        foreach (int threads in new[] { 1, 2, 3, 8 })
+        {
+            using var trainer = new Trainer(net, new TrainerOptions { Threads = threads, WeightDecay = 1e-3f,
+                Loss = labels ? LossKind.CategoricalCrossEntropy : LossKind.MeanSquaredError });
+            double loss = trainer.Evaluate(data, out int correct);
+            Assert.Equal(expectedCorrect, correct);
+            Assert.Equal(expected, loss, 1e-12 * Math.Abs(expected));
+            long bits = BitConverter.DoubleToInt64Bits(loss);
+            reference ??= bits;
+            Assert.True(reference == bits, $"{threads} threads: loss {loss:R} differs from one thread's");
+        }
+    }
+
+    private static Dataset Regression(int rows, int seed)
+    {
+        var random = new Random(seed);
+        var x = new float[rows * 40];
+        var y = new float[rows * 3];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(random.NextDouble() - 0.5);
+        for (int i = 0; i < y.Length; i++) y[i] = (float)random.NextDouble();
+        return Dataset.ForRegression(x, 40, y, 3);
     }
 
     [Fact]
