@@ -15,7 +15,8 @@ namespace FastMlp.Kernels;
 /// Tail strategy (every kernel): the last n mod W elements (n mod 4W for the quad-based math and element-wise
 /// drivers) are copied into a stack buffer of one vector (one quad) padded with the operation's identity (0 for
 /// sums, -Inf for softmax exponentials), processed by the same vector code and copied back. Each element therefore goes through exactly the same instructions wherever it sits, the result
-/// does not depend on alignment or on the position of the tail, and nothing reads or writes out of bounds.
+/// does not depend on alignment or on the position of the tail, and nothing reads or writes out of bounds. (A softmax
+/// row of at most one vector, the common output layer, is read and written with masked moves instead: same lanes, no copies.)
 /// Reductions accumulate in a fixed order that depends on the length only.
 /// </remarks>
 internal static class Simd128
