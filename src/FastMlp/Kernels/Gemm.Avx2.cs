@@ -56,17 +56,9 @@ internal readonly struct Avx2GemmSimd : IGemvSimd<Vector256<float>>
     public static Vector256<float> WithLane(Vector256<float> v, int lane, float value) =>
         Vector256.ConditionalSelect(Vector256.Equals(Vector256<int>.Indices, Vector256.Create(lane)).AsSingle(), Vector256.Create(value), v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vector256<float> LoadFirst(ref float p, int count)
-    {
-        // vmaskmovps: masked-off lanes are not accessed (no fault past the row, no copy).
-        fixed (float* a = &p) return Avx.MaskLoad(a, FirstLanes(count));
-    }
+    public static Vector256<float> LoadFirst(ref float p, int count) => VectorMath.LoadRow256(ref p, count, 0f);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void StoreFirst(Vector256<float> v, ref float p, int count)
-    {
-        fixed (float* a = &p) Avx.MaskStore(a, FirstLanes(count), v);
-    }
-    private static Vector256<float> FirstLanes(int count) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
+    public static void StoreFirst(Vector256<float> v, ref float p, int count) => VectorMath.StoreRow256(v, ref p, count);
 }
 
 internal static partial class Gemm

@@ -61,17 +61,9 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
     public static Vector512<float> WithLane(Vector512<float> v, int lane, float value) =>
         Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), Vector512.Create(value), v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vector512<float> LoadFirst(ref float p, int count)
-    {
-        // Masked-off lanes are not accessed, so a partial block never reads past its row (no fault, no copy).
-        fixed (float* a = &p) return Avx512F.MaskLoad(a, FirstLanes(count), Vector512<float>.Zero);
-    }
+    public static Vector512<float> LoadFirst(ref float p, int count) => VectorMath.LoadRow512(ref p, count, 0f);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void StoreFirst(Vector512<float> v, ref float p, int count)
-    {
-        fixed (float* a = &p) Avx512F.MaskStore(a, FirstLanes(count), v);
-    }
-    private static Vector512<float> FirstLanes(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
+    public static void StoreFirst(Vector512<float> v, ref float p, int count) => VectorMath.StoreRow512(v, ref p, count);
 }
 
 internal static partial class Gemm

@@ -139,20 +139,6 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary><see cref="IGemvSimd{TVec}.LoadFirst"/> for 128-bit paths without masked loads: through a zeroed buffer.</summary>
-    internal static Vector128<float> LoadFirst128(ref float p, int count)
-    {
-        Vector128<float> v = Vector128<float>.Zero;
-        for (int j = 0; j < count; j++) v = v.WithElement(j, Unsafe.Add(ref p, j));
-        return v;
-    }
-
-    /// <summary><see cref="IGemvSimd{TVec}.StoreFirst"/> for 128-bit paths without masked stores.</summary>
-    internal static void StoreFirst128(Vector128<float> v, ref float p, int count)
-    {
-        for (int j = 0; j < count; j++) Unsafe.Add(ref p, j) = v.GetElement(j);
-    }
-
     /// <summary>
     /// Lane j = T.Sum of the vector accumulation of x[k] w[j, k] over the whole vectors of x, for the first
     /// <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>). On 16-wide vectors the rows are swept in

@@ -51,9 +51,9 @@ internal readonly struct Vector128GemmSimd : IGemvSimd<Vector128<float>>
     public static Vector128<float> WithLane(Vector128<float> v, int lane, float value) =>
         Vector128.ConditionalSelect(Vector128.Equals(Vector128<int>.Indices, Vector128.Create(lane)).AsSingle(), Vector128.Create(value), v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> LoadFirst(ref float p, int count) => Gemm.LoadFirst128(ref p, count);
+    public static Vector128<float> LoadFirst(ref float p, int count) => VectorMath.LoadRow128(ref p, count, 0f);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreFirst(Vector128<float> v, ref float p, int count) => Gemm.StoreFirst128(v, ref p, count);
+    public static void StoreFirst(Vector128<float> v, ref float p, int count) => VectorMath.StoreRow128(v, ref p, count);
 }
 
 internal static partial class Gemm

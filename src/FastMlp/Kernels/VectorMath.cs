@@ -89,10 +89,12 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> AtLeast(Vector512<float> x, float low) => Vector512.MaxNative(Vector512.Create(low), x);
 
-    // Partial rows (the softmax of a row of at most one vector): masked loads and stores where the ISA has them, so a
-    // short row needs no copy through a stack buffer (two calls and a store-forwarding stall per row).
+    // Partial rows (the softmax of a row of at most one vector, the last block of a one-sample GEMV layer): masked loads
+    // and stores where the ISA has them, so a short row needs no copy through a stack buffer (two calls and a
+    // store-forwarding stall per row).
 
     /// <summary>x[0..n) in lanes 0..n-1, <paramref name="pad"/> in the others (0 &lt; n &lt;= 4); nothing past x[n - 1] is read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector128<float> LoadRow128(ref float x, int n, float pad)
     {
         Vector128<float> mask = Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(n)).AsSingle();
@@ -106,6 +108,7 @@ internal static class VectorMath
     }
 
     /// <summary>x[0..n) in lanes 0..n-1, <paramref name="pad"/> in the others (0 &lt; n &lt;= 8); nothing past x[n - 1] is read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector256<float> LoadRow256(ref float x, int n, float pad)
     {
         Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n)).AsSingle();
@@ -113,6 +116,7 @@ internal static class VectorMath
     }
 
     /// <summary>x[0..n) in lanes 0..n-1, <paramref name="pad"/> in the others (0 &lt; n &lt;= 16); nothing past x[n - 1] is read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector512<float> LoadRow512(ref float x, int n, float pad)
     {
         Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle();
@@ -120,6 +124,7 @@ internal static class VectorMath
     }
 
     /// <summary>Lanes 0..n-1 of v to y[0..n) (0 &lt; n &lt;= 4); nothing past y[n - 1] is written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void StoreRow128(Vector128<float> v, ref float y, int n)
     {
         if (Avx.IsSupported)
@@ -131,12 +136,14 @@ internal static class VectorMath
     }
 
     /// <summary>Lanes 0..n-1 of v to y[0..n) (0 &lt; n &lt;= 8); nothing past y[n - 1] is written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void StoreRow256(Vector256<float> v, ref float y, int n)
     {
         fixed (float* p = &y) Avx.MaskStore(p, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n)).AsSingle(), v);
     }
 
     /// <summary>Lanes 0..n-1 of v to y[0..n) (0 &lt; n &lt;= 16); nothing past y[n - 1] is written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void StoreRow512(Vector512<float> v, ref float y, int n)
     {
         fixed (float* p = &y) Avx512F.MaskStore(p, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle(), v);
