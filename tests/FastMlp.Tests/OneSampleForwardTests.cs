@@ -158,6 +158,34 @@ public class OneSampleForwardTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Softmax_outputs_with_infinite_or_NaN_logits_take_the_row_kernel_and_agree(KernelPath path)
+    {
+        // Output rows of at most one vector are softmaxed in registers; a +Inf logit (here from an infinite bias) must
+        // fall back to the row kernel: the infinite logits share the mass, and a NaN beside them makes the row NaN.
+        foreach (int outputs in new[] { 2, 3, 5, 10, 16, 17 })
+        {
+            foreach (float odd in new[] { float.PositiveInfinity, float.NegativeInfinity, float.NaN })
+            {
+                var net = new Network(7, new LayerSpec(5, Activation.Tanh), new LayerSpec(outputs, Activation.Softmax));
+                net.Initialize(outputs);
+                Span<float> bias = net.Biases(1);
+                bias[outputs - 1] = float.PositiveInfinity;
+                bias[0] = odd;
+                float[] x = Inputs(4, 7, outputs);
+                float[] batched = Batched(path, net, x, 4);
+                for (int r = 0; r < 4; r++)
+                {
+                    float[] one = OneSample(path, net, x.AsSpan(r * 7, 7));
+                    Bitwise(batched.AsSpan(r * outputs, outputs), one, $"{path} {outputs} outputs, bias[0] = {odd}, row {r}");
+                    float expectedLast = float.IsNaN(odd) ? float.NaN : float.IsPositiveInfinity(odd) ? 0.5f : 1f;
+                    Assert.Equal(expectedLast, one[outputs - 1]);
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Hidden_layers_wider_than_the_stack_limit_use_the_workspace_and_agree()
     {

@@ -59,6 +59,9 @@ internal readonly struct Avx2GemmSimd : IGemvSimd<Vector256<float>>
     public static Vector256<float> LoadFirst(ref float p, int count) => VectorMath.LoadRow256(ref p, count, 0f);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFirst(Vector256<float> v, ref float p, int count) => VectorMath.StoreRow256(v, ref p, count);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TrySoftmax(Vector256<float> v, int count, out Vector256<float> y) =>
+        Simd256.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
 }
 
 internal static partial class Gemm

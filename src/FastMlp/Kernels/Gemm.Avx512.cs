@@ -64,6 +64,9 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
     public static Vector512<float> LoadFirst(ref float p, int count) => VectorMath.LoadRow512(ref p, count, 0f);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFirst(Vector512<float> v, ref float p, int count) => VectorMath.StoreRow512(v, ref p, count);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TrySoftmax(Vector512<float> v, int count, out Vector512<float> y) =>
+        Simd512.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
 }
 
 internal static partial class Gemm

@@ -27,6 +27,9 @@ internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
     static abstract TVec LoadFirst(ref float p, int count);
     /// <summary>Lanes 0..count-1 of v stored at p; nothing past p[count - 1] is written (0 &lt; count &lt; Width).</summary>
     static abstract void StoreFirst(TVec v, ref float p, int count);
+    /// <summary>Softmax of lanes 0..count-1 of v (the others ignored) in registers, bitwise the row kernel's result for that
+    /// row; false, <paramref name="y"/> unspecified, when their maximum is +Inf (the row kernel handles that case).</summary>
+    static abstract bool TrySoftmax(TVec v, int count, out TVec y);
 }
 
 
@@ -80,87 +83,123 @@ internal static partial class Gemm
 
     /// <summary>
     /// y = op(W x + b) for one sample, for whole layers of a network (<see cref="OneSampleForward"/>) and for
-    /// <see cref="Forward"/> with rows == 1. T.Width outputs per block, one vector accumulator each; the block's horizontal
-    /// sums are one transposing reduction (<see cref="VectorSums"/>) whose additions are exactly those of T.Sum; the inputs
-    /// past the last whole vector are then added one by one (multiply then add) and the bias added, the order
-    /// <see cref="DotForward"/> sums each output in, so a one-row call and row r of a batch agree bitwise. The activation
-    /// is applied while the block is in a register, with the element-wise kernels' vector operator.
-    /// A block past the last output re-reads the last row (clamped) and stores only the valid outputs.
+    /// <see cref="Forward"/> with rows == 1: T.Width outputs per block (<see cref="PreActivation"/>), the activation applied
+    /// while the block is in a register, with the element-wise kernels' vector operator.
     /// </summary>
-    [SkipLocalsInit]
+    /// <remarks>Never inlined, nor <see cref="GemvSoftmax"/>: compiled as call roots they get the JIT's whole inlining budget
+    /// for their many small inlinees (inlined into a caller's switch over activations, the budget ran out and left the
+    /// row sums and vector constructors as calls).</remarks>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
     internal static void GemvBlocks<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
-        int width = T.Width;
-        int vectorEnd = inputs / width * width;
-        nint ld = inputs;
         Unsafe.SkipInit(out LaneBuffer spill);
-        ref float sp = ref Unsafe.As<LaneBuffer, float>(ref spill);
-        for (int o = 0; o < outputs; o += width)
+        for (int o = 0; o < outputs; o += T.Width)
         {
-            int count = Math.Min(width, outputs - o);
-            ref float wo = ref Unsafe.Add(ref w, o * ld);
-            ref float bo = ref Unsafe.Add(ref b, o);
-            ref float yo = ref Unsafe.Add(ref y, o);
-            // Below one vector of inputs every accumulator is zero and every lane sum +0: skip both.
-            TVec s = vectorEnd == 0 ? T.Zero
-                : count == width ? VectorSums<T, TVec, WholeBlock>(ref x, ref wo, inputs, count)
-                : VectorSums<T, TVec, PartialBlock>(ref x, ref wo, inputs, count);
-            if (vectorEnd == inputs)
-            {
-                // No input tail: each lane is bias + sum, as in the scalar finish below, so a partial block (the output
-                // layer of a classifier) needs only a partial load and store.
-                if (count == width)
-                    T.Store(T.Apply(op, T.Add(T.Load(ref bo), s)), ref yo);
-                else
-                    T.StoreFirst(T.Apply(op, T.Add(T.LoadFirst(ref bo, count), s)), ref yo, count);
-                continue;
-            }
-            // Short tail or partial block: finish each output in scalar, in DotFinish's order (tail, then bias), and put
-            // it back into its lane; lanes past count keep the clamped rows' sums and are never stored.
-            T.Store(s, ref sp);
-            for (int j = 0; j < count; j++)
-            {
-                float t = Unsafe.Add(ref sp, j);
-                ref float wj = ref Unsafe.Add(ref wo, j * ld);
-                for (int k = vectorEnd; k < inputs; k++)
-                    t += Unsafe.Add(ref x, k) * Unsafe.Add(ref wj, k);
-                s = T.WithLane(s, j, Unsafe.Add(ref bo, j) + t);
-            }
-            s = T.Apply(op, s);
-            if (count == width)
-            {
-                T.Store(s, ref yo);
-                continue;
-            }
-            T.Store(s, ref sp);
-            for (int j = 0; j < count; j++)
-                Unsafe.Add(ref yo, j) = Unsafe.Add(ref sp, j);
+            int count = Math.Min(T.Width, outputs - o);
+            TVec s = PreActivation<T, TVec>(ref x, ref Unsafe.Add(ref w, (nint)o * inputs), ref Unsafe.Add(ref b, o), inputs, count, ref spill);
+            StoreBlock<T, TVec>(T.Apply(op, s), ref Unsafe.Add(ref y, o), count);
         }
     }
 
     /// <summary>
+    /// y = softmax(W x + b) for one sample of an output layer of at most T.Width outputs: <see cref="PreActivation"/>, then
+    /// the softmax in registers (<see cref="IGemvSimd{TVec}.TrySoftmax"/>), so the row is stored once and never reloaded.
+    /// False when the row's maximum is +Inf: W x + b is then stored for the caller to run the row kernel on.
+    /// </summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
+    internal static bool GemvSoftmax<T, TVec>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs)
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        Unsafe.SkipInit(out LaneBuffer spill);
+        TVec s = PreActivation<T, TVec>(ref x, ref w, ref b, inputs, outputs, ref spill);
+        bool finite = T.TrySoftmax(s, outputs, out TVec e);
+        StoreBlock<T, TVec>(finite ? e : s, ref y, outputs);
+        return finite;
+    }
+
+    /// <summary>
+    /// Lanes 0..count-1: W x + b for one block of outputs (rows of <paramref name="w"/>, stride <paramref name="inputs"/>);
+    /// the other lanes hold the clamped rows' values. One vector accumulator per output; the block's horizontal sums are one
+    /// transposing reduction (<see cref="VectorSums"/>) whose additions are exactly those of T.Sum; the inputs past the
+    /// last whole vector are then added one by one (multiply then add) and the bias added, the order
+    /// <see cref="DotForward"/> sums each output in, so a one-row call and row r of a batch agree bitwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec PreActivation<T, TVec>(ref float x, ref float w, ref float b, int inputs, int count, ref LaneBuffer spill)
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        int width = T.Width;
+        int vectorEnd = inputs / width * width;
+        // Below one vector of inputs every accumulator is zero and every lane sum +0: skip both.
+        TVec s = vectorEnd == 0 ? T.Zero
+            : count == width ? VectorSums<T, TVec, WholeBlock>(ref x, ref w, inputs, count)
+            : VectorSums<T, TVec, PartialBlock>(ref x, ref w, inputs, count);
+        // No input tail: each lane is bias + sum, as in the scalar finish below.
+        if (vectorEnd == inputs)
+            return T.Add(count == width ? T.Load(ref b) : T.LoadFirst(ref b, count), s);
+        // Short tail: finish each output in scalar, in DotFinish's order (tail, then bias), and put it back into its lane.
+        ref float sp = ref Unsafe.As<LaneBuffer, float>(ref spill);
+        T.Store(s, ref sp);
+        nint ld = inputs;
+        for (int j = 0; j < count; j++)
+        {
+            float t = Unsafe.Add(ref sp, j);
+            ref float wj = ref Unsafe.Add(ref w, j * ld);
+            for (int k = vectorEnd; k < inputs; k++)
+                t += Unsafe.Add(ref x, k) * Unsafe.Add(ref wj, k);
+            s = T.WithLane(s, j, Unsafe.Add(ref b, j) + t);
+        }
+        return s;
+    }
+
+    /// <summary>Lanes 0..count-1 of v to y; nothing past y[count - 1] is written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreBlock<T, TVec>(TVec v, ref float y, int count) where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        if (count == T.Width) T.Store(v, ref y);
+        else T.StoreFirst(v, ref y, count);
+    }
+
+    /// <summary>
     /// Lane j = T.Sum of the vector accumulation of x[k] w[j, k] over the whole vectors of x, for the first
-    /// <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>). On 16-wide vectors the rows are swept in
-    /// two passes of 8: 8 weight streams at a time, as in the previous 8-row kernel, and 7 row offsets in registers, not 15.
+    /// <paramref name="count"/> rows of w (row stride <paramref name="inputs"/>). Reduction tree of T.Sum: pairs within
+    /// 128-bit lanes, pairs of those (<see cref="IGemvSimd{TVec}.PairSums"/> twice), then neighbouring 128-bit lanes and
+    /// neighbouring halves (<see cref="IGemvSimd{TVec}.FoldLanes"/> once or twice); on 16-wide vectors the rows are swept
+    /// in two groups of 8 (<see cref="RowGroupSums"/>), folded together last.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec VectorSums<T, TVec, TBlock>(ref float x, ref float w, int inputs, int count)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TBlock : struct, IBlockKind
     {
+        TVec s = RowGroupSums<T, TVec, TBlock>(ref x, ref w, inputs, 0, count);
+        return T.Width > 8 ? T.FoldLanes(s, RowGroupSums<T, TVec, TBlock>(ref x, ref w, inputs, 8, count)) : s;
+    }
+
+    /// <summary>
+    /// Rows first..first+7 of <see cref="VectorSums"/> (first..first+3 on 4-wide vectors), each row past count - 1 re-reading
+    /// row count - 1, reduced up to the fold of their two quads: 8 weight streams and 7 row offsets in registers. A method of
+    /// its own so that each has few locals: the JIT does not inline a method with many (one 16-row body stayed a call, its
+    /// result returned through memory, on every block).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec RowGroupSums<T, TVec, TBlock>(ref float x, ref float w, int inputs, int first, int count)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TBlock : struct, IBlockKind
+    {
         int width = T.Width;
         nint ld = inputs;
-        // A whole block's clamps fold away (TBlock is a JIT-time constant): row j is simply j * ld.
-        int last = TBlock.Partial ? count - 1 : 15;
-        // Row offsets, clamped so that a partial block never reads past its last row.
-        nint r1 = Math.Min(1, last) * ld, r2 = Math.Min(2, last) * ld, r3 = Math.Min(3, last) * ld;
-        nint r4 = Math.Min(4, last) * ld, r5 = Math.Min(5, last) * ld, r6 = Math.Min(6, last) * ld, r7 = Math.Min(7, last) * ld;
+        // A whole block's clamps fold away (TBlock is a JIT-time constant): row first + j is simply (first + j) * ld.
+        int last = TBlock.Partial ? count - 1 : first + 7;
+        ref float w0 = ref Unsafe.Add(ref w, Math.Min(first, last) * ld);
+        nint r0 = Math.Min(first, last) * ld;
+        nint r1 = Math.Min(first + 1, last) * ld - r0, r2 = Math.Min(first + 2, last) * ld - r0, r3 = Math.Min(first + 3, last) * ld - r0;
+        nint r4 = Math.Min(first + 4, last) * ld - r0, r5 = Math.Min(first + 5, last) * ld - r0;
+        nint r6 = Math.Min(first + 6, last) * ld - r0, r7 = Math.Min(first + 7, last) * ld - r0;
         TVec a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero, a4 = T.Zero, a5 = T.Zero, a6 = T.Zero, a7 = T.Zero;
-        TVec a8 = T.Zero, a9 = T.Zero, a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a14 = T.Zero, a15 = T.Zero;
         for (int k = 0; k <= inputs - width; k += width)
         {
             TVec xv = T.Load(ref Unsafe.Add(ref x, k));
-            ref float wk = ref Unsafe.Add(ref w, k);
+            ref float wk = ref Unsafe.Add(ref w0, k);
             a0 = T.MulAdd(xv, T.Load(ref wk), a0);
             a1 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r1)), a1);
             a2 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r2)), a2);
@@ -173,45 +212,8 @@ internal static partial class Gemm
                 a7 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r7)), a7);
             }
         }
-        if (width > 8)
-        {
-            ref float w8 = ref Unsafe.Add(ref w, Math.Min(8, last) * ld);
-            nint q1 = Math.Min(9, last) * ld - Math.Min(8, last) * ld, q2 = Math.Min(10, last) * ld - Math.Min(8, last) * ld;
-            nint q3 = Math.Min(11, last) * ld - Math.Min(8, last) * ld, q4 = Math.Min(12, last) * ld - Math.Min(8, last) * ld;
-            nint q5 = Math.Min(13, last) * ld - Math.Min(8, last) * ld, q6 = Math.Min(14, last) * ld - Math.Min(8, last) * ld;
-            nint q7 = Math.Min(15, last) * ld - Math.Min(8, last) * ld;
-            for (int k = 0; k <= inputs - width; k += width)
-            {
-                TVec xv = T.Load(ref Unsafe.Add(ref x, k));
-                ref float wk = ref Unsafe.Add(ref w8, k);
-                a8 = T.MulAdd(xv, T.Load(ref wk), a8);
-                a9 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q1)), a9);
-                a10 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q2)), a10);
-                a11 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q3)), a11);
-                a12 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q4)), a12);
-                a13 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q5)), a13);
-                a14 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q6)), a14);
-                a15 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, q7)), a15);
-            }
-        }
-        // Lane j of s = T.Sum(a_j): the reduction tree of Sum is pairs within 128-bit lanes, then pairs of those,
-        // then neighbouring 128-bit lanes (and neighbouring halves): PairSums twice, FoldLanes once or twice.
         TVec s = T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3));
-        if (width > 4)
-        {
-            TVec s1 = T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7));
-            if (width > 8)
-            {
-                TVec s2 = T.PairSums(T.PairSums(a8, a9), T.PairSums(a10, a11));
-                TVec s3 = T.PairSums(T.PairSums(a12, a13), T.PairSums(a14, a15));
-                s = T.FoldLanes(T.FoldLanes(s, s1), T.FoldLanes(s2, s3));
-            }
-            else
-            {
-                s = T.FoldLanes(s, s1);
-            }
-        }
-        return s;
+        return width > 4 ? T.FoldLanes(s, T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7))) : s;
     }
 
     /// <summary>Scalar reference of <see cref="GemvBlocks"/>: <see cref="ForwardScalar"/>'s order, then op per output.</summary>

@@ -54,6 +54,9 @@ internal readonly struct Vector128GemmSimd : IGemvSimd<Vector128<float>>
     public static Vector128<float> LoadFirst(ref float p, int count) => VectorMath.LoadRow128(ref p, count, 0f);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFirst(Vector128<float> v, ref float p, int count) => VectorMath.StoreRow128(v, ref p, count);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TrySoftmax(Vector128<float> v, int count, out Vector128<float> y) =>
+        Simd128.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
 }
 
 internal static partial class Gemm

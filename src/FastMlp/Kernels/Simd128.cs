@@ -238,26 +238,37 @@ internal static class Simd128
     }
 
     /// <summary>
-    /// A row of at most one vector (a classifier's output layer, one sample at a time): SoftmaxRow's operations on one -Inf
-    /// padded vector, without the loops, the scalar maximum and their set-up. Bitwise the general path's result: its padded
-    /// quad only adds exact zeros to this vector's sum.
+    /// A row of at most one vector (a classifier's output layer, one sample at a time): <see cref="TrySoftmaxVector"/> on one
+    /// -Inf padded vector, without the loops, the scalar maximum and their set-up.
     /// </summary>
     private static void SoftmaxVectorRow(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length;
         y = y.Slice(0, n);
-        Vector128<float> v = LoadRow128(ref MemoryMarshal.GetReference(x), n, float.NegativeInfinity);
-        float max = MaxAcross(v);
-        if (float.IsPositiveInfinity(max))
+        if (!TrySoftmaxVector(LoadRow128(ref MemoryMarshal.GetReference(x), n, float.NegativeInfinity), out Vector128<float> e))
         {
             SoftmaxInfiniteMaxRow(x, y);
             return;
         }
+        StoreRow128(e, ref MemoryMarshal.GetReference(y), n);
+    }
+
+    /// <summary>
+    /// Softmax of a row held in one register, its lanes past the row padded with -Inf (whose exponential is 0): SoftmaxRow's
+    /// operations on that one vector, so bitwise the general path's result (its padded quad only adds exact zeros to this
+    /// vector's sum). False, and <paramref name="y"/> unspecified, when the row's maximum is +Inf: the caller then takes
+    /// <see cref="SoftmaxInfiniteMaxRow"/>. The one-sample forward calls it on the output layer still in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TrySoftmaxVector(Vector128<float> v, out Vector128<float> y)
+    {
+        float max = MaxAcross(v);
         // The element-wise math works on quads; the four copies of one vector are the same instructions on equal inputs,
         // which the JIT's value numbering merges.
         Vector128<float> z = AtLeast(v + Vector128.Create(-max), ExpClampLow);
         Vector128<float> e = ExpClamped(new Quad128(z, z, z, z)).A;
-        StoreRow128(e * (1f / Vector128.Sum(e)), ref MemoryMarshal.GetReference(y), n);
+        y = e * (1f / Vector128.Sum(e));
+        return !float.IsPositiveInfinity(max);
     }
 
     /// <summary>

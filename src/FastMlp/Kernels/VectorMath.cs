@@ -149,6 +149,21 @@ internal static class VectorMath
         fixed (float* p = &y) Avx512F.MaskStore(p, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle(), v);
     }
 
+    /// <summary>Lanes 0..n-1 of v, <paramref name="pad"/> in the others (a row already in a register, as LoadRow128 pads one from memory).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> KeepFirst(Vector128<float> v, int n, float pad) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(n)).AsSingle(), v, Vector128.Create(pad));
+
+    /// <summary>Lanes 0..n-1 of v, <paramref name="pad"/> in the others.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> KeepFirst(Vector256<float> v, int n, float pad) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n)).AsSingle(), v, Vector256.Create(pad));
+
+    /// <summary>Lanes 0..n-1 of v, <paramref name="pad"/> in the others.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> KeepFirst(Vector512<float> v, int n, float pad) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle(), v, Vector512.Create(pad));
+
     /// <summary>The largest lane (native max: with a NaN lane the result is unspecified, as for the callers' loops).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector128<float> x)

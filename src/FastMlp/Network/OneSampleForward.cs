@@ -8,15 +8,13 @@ namespace FastMlp;
 /// <summary>
 /// The latency path: one sample through every layer in one call, with no per-layer dispatch, shape checks or
 /// workspace lookup. The kernel path is read once; each layer is one <see cref="Gemm.GemvBlocks"/> call with the
-/// activation applied while the outputs are in registers (softmax, a row operation, runs on the stored row through
+/// activation applied while the outputs are in registers (softmax, a row operation, too when the row fits one vector:
+/// <see cref="Gemm.GemvSoftmax"/>; a longer row runs on the stored row through
 /// <see cref="ActivationKernels.Softmax(KernelPath, Span{float}, int)"/>). The hidden activations live in two caller
 /// buffers (the stack, for the networks <see cref="Network.Predict"/> serves). Every output is summed in the batched
 /// kernel's order and activated by the same element-wise operators, so the result equals row r of a batched
 /// <see cref="Network.Forward(CommunityToolkit.HighPerformance.ReadOnlySpan2D{float}, CommunityToolkit.HighPerformance.Span2D{float})"/> bitwise.
 /// </summary>
-// The JIT inlines every GemvBlocks instantiation into Run<T, TVec>; without this, the frame of their lane buffers
-// (hundreds of bytes) would be zeroed on every call.
-[SkipLocalsInit]
 internal static class OneSampleForward
 {
     /// <summary>Widest hidden layer whose activations <see cref="Network.Predict"/> keeps on the stack (2 x 8 KiB).</summary>
@@ -68,6 +66,11 @@ internal static class OneSampleForward
                 case ActivationKind.BipolarStep: Gemm.GemvBlocks<T, TVec, StepOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, new StepOp(-1f)); break;
                 case ActivationKind.Elu: Gemm.GemvBlocks<T, TVec, EluOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, new EluOp(f.Parameter)); break;
                 case ActivationKind.Softplus: Gemm.GemvBlocks<T, TVec, SoftplusOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, default); break;
+                // A classifier's output row of at most one vector: softmax in registers, stored once.
+                case ActivationKind.Softmax when l.Outputs <= T.Width:
+                    if (!Gemm.GemvSoftmax<T, TVec>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs))
+                        ActivationKernels.Softmax(path, MemoryMarshal.CreateSpan(ref target, l.Outputs), l.Outputs);
+                    break;
                 case ActivationKind.Identity:
                 case ActivationKind.Softmax:
                     Gemm.GemvBlocks<T, TVec, NoActivationOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, default);
