@@ -170,7 +170,8 @@ internal static class Simd512
     /// <summary>Row-wise softmax of x into y (x and y may be the same span); a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int width)
     {
-        for (int r = 0; r < x.Length; r += width)
+        int r = width <= W ? SoftmaxRowBlocks(x, y, width) : 0;
+        for (; r < x.Length; r += width)
             SoftmaxRow(x.Slice(r, width), y.Slice(r, width));
     }
 
@@ -270,6 +271,79 @@ internal static class Simd512
         Vector512<float> e = ExpClamped(new Quad512(z, z, z, z)).A;
         y = e * (1f / Vector512.Sum(e));
         return !float.IsPositiveInfinity(max);
+    }
+
+    /// <summary>
+    /// Rows of at most one vector, W rows at a time: the block is turned into columns (lane i of column j is row i's
+    /// element j), so that every step of <see cref="TrySoftmaxVector"/> — maximum, exponential, sum, scale — is one vector
+    /// operation for W rows instead of a horizontal chain per row (a batch of a classifier's outputs: 256 rows of 2 took
+    /// 35 ns per row one by one). Bitwise the one-row result (<see cref="SoftmaxColumns"/>). Returns the elements done;
+    /// the rows past the last whole block are the caller's.
+    /// </summary>
+    [SkipLocalsInit]
+    private static int SoftmaxRowBlocks(ReadOnlySpan<float> x, Span<float> y, int width)
+    {
+        Unsafe.SkipInit(out BlockBuffer columns);
+        Unsafe.SkipInit(out BlockBuffer sums);
+        ref float t = ref Unsafe.As<BlockBuffer, float>(ref columns);
+        ref float u = ref Unsafe.As<BlockBuffer, float>(ref sums);
+        int block = W * width, done = 0;
+        for (; done <= x.Length - block; done += block)
+        {
+            ref float bx = ref Unsafe.Add(ref MemoryMarshal.GetReference(x), done);
+            for (int i = 0; i < W; i++)
+                for (int j = 0; j < width; j++)
+                    Unsafe.Add(ref t, j * W + i) = Unsafe.Add(ref bx, i * width + j);
+            if (!SoftmaxColumns(ref t, ref u, width))
+            {
+                // A row of the block has a +Inf maximum (rare): the row kernel's case analysis, row by row.
+                for (int r = done; r < done + block; r += width)
+                    SoftmaxRow(x.Slice(r, width), y.Slice(r, width));
+                continue;
+            }
+            ref float by = ref Unsafe.Add(ref MemoryMarshal.GetReference(y), done);
+            for (int i = 0; i < W; i++)
+                for (int j = 0; j < width; j++)
+                    Unsafe.Add(ref by, i * width + j) = Unsafe.Add(ref t, j * W + i);
+        }
+        return done;
+    }
+
+    /// <summary>
+    /// Softmax of W rows held as <paramref name="width"/> columns at t[j W..], in place; <paramref name="u"/> is scratch of the
+    /// same size. Lane by lane the operations of <see cref="TrySoftmaxVector"/> on the row padded with -Inf: the same
+    /// maximum (order-free), the same exponentials, the sum over the row in the complete binary tree of Vector512.Sum
+    /// (pairs of neighbouring elements, then pairs of pairs; the padding's exponentials are +0, and adding +0 to a
+    /// non-negative sum changes nothing, so those additions are skipped), then times 1 / sum. False, the columns unspecified,
+    /// when some row's maximum is +Inf.
+    /// </summary>
+    private static bool SoftmaxColumns(ref float t, ref float u, int width)
+    {
+        Vector512<float> m = Vector512.Create(float.NegativeInfinity);
+        for (int j = 0; j < width; j++)
+            m = Vector512.MaxNative(m, Vector512.LoadUnsafe(ref t, (nuint)(j * W)));
+        if (Vector512.EqualsAny(m, Vector512.Create(float.PositiveInfinity)))
+            return false;
+        Vector512<float> negMax = -m;
+        // Whole quads of columns; the columns past width in the last quad are scratch and never summed or stored.
+        for (int j = 0; j < width; j += 4)
+        {
+            Quad512 c = Quad512.Load(ref t, (nuint)(j * W));
+            Quad512 z = Quad512.AtLeast(new Quad512(c.A + negMax, c.B + negMax, c.C + negMax, c.D + negMax), ExpClampLow);
+            Quad512 e = ExpClamped(z);
+            Quad512.Store(e, ref t, (nuint)(j * W));
+            Quad512.Store(e, ref u, (nuint)(j * W));
+        }
+        for (int step = 1; step < width; step *= 2)
+            for (int j = 0; j + step < width; j += 2 * step)
+            {
+                ref float sj = ref Unsafe.Add(ref u, j * W);
+                (Vector512.LoadUnsafe(ref sj) + Vector512.LoadUnsafe(ref sj, (nuint)(step * W))).StoreUnsafe(ref sj);
+            }
+        Vector512<float> inv = Vector512<float>.One / Vector512.LoadUnsafe(ref u);
+        for (int j = 0; j < width; j++)
+            (Vector512.LoadUnsafe(ref t, (nuint)(j * W)) * inv).StoreUnsafe(ref t, (nuint)(j * W));
+        return true;
     }
 
     /// <summary>

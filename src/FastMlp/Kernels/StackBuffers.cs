@@ -18,3 +18,10 @@ internal struct QuadBuffer
 {
     private float _first;
 }
+
+/// <summary>A square block of the widest path: 16 rows of 16 floats (a block of short softmax rows turned into columns).</summary>
+[InlineArray(256)]
+internal struct BlockBuffer
+{
+    private float _first;
+}
