@@ -103,6 +103,21 @@ foreach (int n in sizes)
 }
 
 // GEMMs through their internal entry points, switched with KernelDispatch.Use.
+// Long softmax rows (several chunks, a tail, +Inf in a later chunk, in place) against the scalar path.
+foreach (int width in new[] { 4096, 3 * 2048 + 37, 5 * 2048 + 3 })
+{
+    float[] s = Rand(2 * width, 20f);
+    for (int i = 0; i < width; i++) s[i] += (i / 1000 % 4) * -30f;   // chunk maxima far apart
+    s[width + 2048 + 5] = float.PositiveInfinity;
+    float[] v = (float[])s.Clone(), o = new float[s.Length];
+    ActivationKernels.Softmax(path, s, o, width);
+    ActivationKernels.Softmax(KernelPath.Scalar, s, width);
+    ActivationKernels.Softmax(path, v, width);
+    Compare($"softmax 2x{width}", s, v, 8e-6, 1e-30);
+    Compare($"softmax 2x{width} out of place", v, o, 0, 0);
+    checks += 2;
+}
+
 for (int t = 0; t < 60; t++)
 {
     int rows = 1 + rnd.Next(40), inputs = 1 + rnd.Next(90), outputs = 1 + rnd.Next(40);

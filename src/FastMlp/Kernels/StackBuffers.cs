@@ -25,3 +25,16 @@ internal struct BlockBuffer
 {
     private float _first;
 }
+
+/// <summary>
+/// Per-chunk state of a long softmax row (the first <see cref="Chunks"/> slots the chunk maxima, then their scales;
+/// the other half the chunk sums): 1 KiB, so a row of any length needs no heap and no large stackalloc.
+/// </summary>
+[InlineArray(2 * Chunks)]
+internal struct SoftmaxChunkStats
+{
+    /// <summary>The most chunks a row is cut into (longer rows get longer chunks).</summary>
+    public const int Chunks = 64;
+
+    private double _first;
+}

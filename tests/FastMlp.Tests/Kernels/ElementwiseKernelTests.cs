@@ -68,6 +68,38 @@ public class ElementwiseKernelTests
     }
 
     [Theory, MemberData(nameof(PathsAndActivations))]
+    public void Apply_LongSpans_SameBitsAtEveryAlignment(KernelPath path, string name)
+    {
+        // Spans of 4096 or more get aligned stores (a padded head block): every element must still come out with the same
+        // bits wherever it sits, in place or not, and match the reference.
+        var (act, f, _) = Spec(name);
+        foreach (int n in new[] { 4095, 4096, 4096 + 77 })
+        {
+            float[] x = Data(n, n);
+            x[0] = float.NaN; x[5] = float.PositiveInfinity; x[n - 1] = -90f; x[n / 2] = -0f;
+            float[] first = new float[n];
+            for (int offset = 0; offset < 17; offset++)
+            {
+                float[] bx = new float[n + 17], by = new float[n + 17];
+                x.CopyTo(bx, offset);
+                ActivationKernels.Apply(path, act, bx.AsSpan(offset, n), by.AsSpan(offset, n), n);
+                ActivationKernels.Apply(path, act, bx.AsSpan(offset, n), n);
+                if (offset == 0)
+                {
+                    by.AsSpan(0, n).CopyTo(first);
+                    for (int i = 0; i < n; i++)
+                        Close(f(x[i]), first[i], 3e-7, 2 * (double)float.Epsilon, $"{path} {name} n={n} x[{i}]={x[i]:R}");
+                }
+                for (int i = 0; i < n; i++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(first[i]) == BitConverter.SingleToInt32Bits(by[offset + i]), $"{path} {name} n={n} offset {offset} [{i}]");
+                    Assert.True(BitConverter.SingleToInt32Bits(first[i]) == BitConverter.SingleToInt32Bits(bx[offset + i]), $"{path} {name} n={n} offset {offset} in place [{i}]");
+                }
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(PathsAndActivations))]
     public void MultiplyDerivative_MatchesFloat64Reference_AllLengths(KernelPath path, string name)
     {
         if (name is "step" or "bipolarstep") return;
@@ -179,6 +211,145 @@ public class ElementwiseKernelTests
         }
     }
 
+    // ---------------------------------------------------------------- long softmax rows (chunked on the vector paths)
+
+    /// <summary>Long-row widths: exactly two chunks, two chunks and a tail, many chunks plus a tail, and more than
+    /// 64 chunks' worth (longer chunks).</summary>
+    private static readonly int[] LongWidths = [Simd512.SoftmaxChunkedMinWidth - 1, Simd512.SoftmaxChunkedMinWidth, 4096 + 37, 5 * 2048 + 3, 70001, 64 * 2048 + 1];
+
+    /// <summary>Logits over a large dynamic range: each 1000-element stretch has its own offset in [-130, 20], so the
+    /// chunk maxima differ by up to 150 (some chunks' exponentials scale into subnormals and zeros), plus -Inf logits,
+    /// and one all -Inf stretch.</summary>
+    private static float[] WideRangeLogits(int n, int seed)
+    {
+        var rnd = new Random(seed);
+        float[] x = new float[n];
+        float offset = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (i % 1000 == 0) offset = (float)(rnd.NextDouble() * 150 - 130);
+            x[i] = i / 1000 == 3 ? float.NegativeInfinity : offset + (float)(rnd.NextDouble() * 20 - 10);
+        }
+        for (int i = 17; i < n; i += 997) x[i] = float.NegativeInfinity;
+        return x;
+    }
+
+    private static void CheckSoftmaxRow(ReadOnlySpan<float> x, ReadOnlySpan<float> y, string what)
+    {
+        double max = double.NegativeInfinity, sum = 0;
+        foreach (float v in x) max = Math.Max(max, v);
+        foreach (float v in x) sum += Math.Exp(v - max);
+        for (int j = 0; j < x.Length; j++)
+        {
+            if (float.IsNegativeInfinity(x[j]))
+            {
+                Assert.True(y[j] == 0f, $"{what} [{j}]: e^-Inf gave {y[j]:R}");
+                continue;
+            }
+            // The float argument x - m rounds by up to ulp(|x - m|)/2 <= 6e-8 |x - max| (relative, after e^), plus a few
+            // roundings; tiny results are compared absolutely (a chunk scale below the normal range is subnormal).
+            Close(Math.Exp(x[j] - max) / sum, y[j], 1e-6 + 6e-8 * (max - x[j]), 4 * (double)float.Epsilon, $"{what} [{j}] x={x[j]:R}");
+        }
+    }
+
+    [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
+    public void Softmax_LongRows_MatchFloat64Reference(KernelPath path)
+    {
+        foreach (int width in LongWidths)
+        {
+            foreach (bool wide in new[] { false, true })
+            {
+                int rows = width < 10000 ? 2 : 1;
+                float[] x = new float[rows * width];
+                for (int r = 0; r < rows; r++)
+                    (wide ? WideRangeLogits(width, width + r) : Data(width, width + r, 20f)).CopyTo(x, r * width);
+                float[] y = new float[x.Length];
+                ActivationKernels.Softmax(path, x, y, width);
+                for (int r = 0; r < rows; r++)
+                    CheckSoftmaxRow(x.AsSpan(r * width, width), y.AsSpan(r * width, width), $"{path} width={width} wide={wide} row {r}");
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
+    public void Softmax_LongRows_InPlaceSameBitsAsOutOfPlace_InputUntouched(KernelPath path)
+    {
+        foreach (int width in LongWidths)
+        {
+            float[] x = WideRangeLogits(2 * width, width);
+            float[] copy = (float[])x.Clone(), inPlace = (float[])x.Clone(), y = new float[x.Length];
+            ActivationKernels.Softmax(path, inPlace, width);
+            ActivationKernels.Softmax(path, x, y, width);
+            Assert.Equal(copy, x);
+            for (int i = 0; i < y.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(inPlace[i]) == BitConverter.SingleToInt32Bits(y[i]), $"{path} width {width} [{i}]: {inPlace[i]:R} vs {y[i]:R}");
+        }
+    }
+
+    [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
+    public void Softmax_SameBitsAtEveryAlignment(KernelPath path)
+    {
+        // The max and scale passes align their vector loads to the buffer: the result must not depend on where the row sits.
+        foreach (int width in new[] { 70, 133, 2048 + 5, 5 * 2048 + 3 })
+        {
+            float[] x = WideRangeLogits(width, width), first = new float[width];
+            for (int offset = 0; offset < 17; offset++)
+            {
+                float[] bx = new float[width + 17], by = new float[width + 17];
+                x.CopyTo(bx, offset);
+                ActivationKernels.Softmax(path, bx.AsSpan(offset, width), by.AsSpan(offset, width), width);
+                ActivationKernels.Softmax(path, bx.AsSpan(offset, width), width);
+                if (offset == 0) by.AsSpan(0, width).CopyTo(first);
+                for (int j = 0; j < width; j++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(first[j]) == BitConverter.SingleToInt32Bits(by[offset + j]), $"{path} width {width} offset {offset} [{j}]");
+                    Assert.True(BitConverter.SingleToInt32Bits(first[j]) == BitConverter.SingleToInt32Bits(bx[offset + j]), $"{path} width {width} offset {offset} in place [{j}]");
+                }
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
+    public void Softmax_LongRows_SpecialValues(KernelPath path)
+    {
+        const int width = 5 * 2048 + 3;
+        // +Inf in the first chunk, in a later chunk (after chunks whose exponentials are already stored), in the tail;
+        // with and without a NaN before or after it; a NaN alone; a row of -Inf only.
+        int[] infAt = [5, 2048 + 1, 3 * 2048 + 700, width - 1];
+        foreach (bool inPlace in new[] { true, false })
+        {
+            foreach (int at in infAt)
+            {
+                foreach (int nanAt in new[] { -1, 3, 2 * 2048 + 9, width - 2 })
+                {
+                    float[] x = Data(width, at + nanAt, 30f);
+                    x[at] = float.PositiveInfinity;
+                    x[(at + 4099) % width] = float.PositiveInfinity;
+                    if (nanAt >= 0) x[nanAt] = float.NaN;
+                    float[] expected = (float[])x.Clone();
+                    ActivationKernels.Softmax(KernelPath.Scalar, expected, width);
+                    float[] y = inPlace ? (float[])x.Clone() : new float[width];
+                    ActivationKernels.Softmax(path, inPlace ? y : x, y, width);
+                    for (int j = 0; j < width; j++)
+                        Assert.True(BitConverter.SingleToInt32Bits(expected[j]) == BitConverter.SingleToInt32Bits(y[j]) || float.IsNaN(expected[j]) && float.IsNaN(y[j]),
+                            $"{path} +Inf at {at}, NaN at {nanAt}, in place {inPlace} [{j}]: {expected[j]:R} vs {y[j]:R}");
+                }
+            }
+            foreach (int nanAt in new[] { 0, 2048, 4 * 2048 + 1, width - 1 })
+            {
+                float[] x = WideRangeLogits(width, nanAt);
+                x[nanAt] = float.NaN;
+                float[] y = inPlace ? x : new float[width];
+                ActivationKernels.Softmax(path, x, y, width);
+                Assert.All(y, v => Assert.True(float.IsNaN(v), $"{path} NaN at {nanAt}"));
+            }
+            float[] minusInf = Enumerable.Repeat(float.NegativeInfinity, width).ToArray();
+            float[] my = inPlace ? minusInf : new float[width];
+            ActivationKernels.Softmax(path, minusInf, my, width);
+            Assert.All(my, v => Assert.True(float.IsNaN(v), $"{path} row of -Inf"));
+        }
+    }
+
     public static TheoryData<KernelPath, string> PathsAndOptimizers()
     {
         var data = new TheoryData<KernelPath, string>();
@@ -285,6 +456,7 @@ public class ElementwiseKernelTests
     [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
     public void EveryKernel_AllocatesNothing(KernelPath path)
     {
+        float[] longRow = Data(3 * 2048 + 5, 7);
         float[] a = Data(53, 1), b = Data(53, 2), c = Data(53, 3).Select(Math.Abs).ToArray(), d = Data(53, 4).Select(Math.Abs).ToArray();
         float[] la = Data(200, 5), lb = Data(200, 6);
         void All()
@@ -300,6 +472,7 @@ public class ElementwiseKernelTests
             ActivationKernels.Apply(path, Activation.Elu(1f), a, 53);
             ActivationKernels.Apply(path, Activation.Sigmoid, a, 53);
             ActivationKernels.Softmax(path, b, 53);
+            ActivationKernels.Softmax(path, longRow, longRow.Length);
             ActivationKernels.MultiplyDerivative(path, Activation.Softplus, a, b);
             OptimizerKernels.Adam(path, a, b, c, d, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.1f, 0.001f);
             OptimizerKernels.RmsProp(path, a, b, c, 1e-3f, 0.9f, 1e-7f);
