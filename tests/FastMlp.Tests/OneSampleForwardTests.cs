@@ -23,7 +23,7 @@ public class OneSampleForwardTests
     private static readonly Activation[] Output = [Activation.Softmax, Activation.Sigmoid, Activation.Identity, Activation.Tanh];
 
     /// <summary>Networks: every width 1..40 as input, hidden and output width, plus a few wide ones (past the row-by-row limit and the 16-wide blocks).</summary>
-    private static IEnumerable<Network> Networks()
+    internal static IEnumerable<Network> Networks()
     {
         var rnd = new Random(11);
         int n = 0;
@@ -59,7 +59,7 @@ public class OneSampleForwardTests
         return net;
     }
 
-    private static float[] Inputs(int rows, int width, int seed)
+    internal static float[] Inputs(int rows, int width, int seed)
     {
         var rnd = new Random(seed);
         return Enumerable.Range(0, rows * width).Select(_ => (float)(rnd.NextDouble() * 2 - 1)).ToArray();
@@ -91,7 +91,7 @@ public class OneSampleForwardTests
         return y;
     }
 
-    private static void Bitwise(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    internal static void Bitwise(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int j = 0; j < expected.Length; j++)

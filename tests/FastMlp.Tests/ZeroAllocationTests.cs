@@ -48,6 +48,17 @@ public class ZeroAllocationTests
     }
 
     [Fact]
+    public void FrozenPredict_AllocatesNothing()
+    {
+        FrozenNetwork frozen = Net(Activation.Softmax).Freeze();
+        float[] x = Inputs(1, 6, 2);
+        var y = new float[3];
+        long bytes = Measure(() => frozen.Predict(x, y)) + Measure(() => frozen.PredictClass(x));
+        Assert.Equal(0, bytes);
+        Assert.All(y, v => Assert.True(v > 0f && v < 1f));
+    }
+
+    [Fact]
     public void Predict_AllocatesNothing()
     {
         Network net = Net(Activation.Sigmoid);

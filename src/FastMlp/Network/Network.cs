@@ -228,6 +228,12 @@ public sealed class Network
         return copy;
     }
 
+    /// <summary>
+    /// A read-only copy of the current parameters laid out for the lowest one-sample latency (<see cref="FrozenNetwork"/>):
+    /// later changes to this network do not reach it.
+    /// </summary>
+    public FrozenNetwork Freeze() => new(this);
+
     /// <summary>True when both networks have the same input size and layers (sizes and activations).</summary>
     public bool HasSameArchitecture(Network other) =>
         other.InputSize == InputSize && other._layers.Length == _layers.Length &&

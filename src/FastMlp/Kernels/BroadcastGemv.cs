@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+
+namespace FastMlp.Kernels;
+
+/// <summary>
+/// One sample through one layer whose weights are stored transposed in panels (<see cref="FrozenNetwork"/>'s layout):
+/// y = op(b + x W^T). Panel p holds outputs 16p..16p+15 of every input, input after input: W[o, k] is at
+/// (o / 16) * inputs * 16 + k * 16 + o % 16, the columns past the last output zero; b is padded to whole panels the same way.
+/// </summary>
+/// <remarks>
+/// <para>Why transposed: each input is broadcast once and multiplied into whole vectors of outputs, so the outputs come out
+/// of the accumulators lane by lane, with no horizontal sums. The row-major one-sample GEMV (<see cref="Gemm.GemvBlocks"/>)
+/// needs a transposing reduction per block of outputs, which on a small network costs as much as its multiply-adds; it
+/// keeps that order because a network's <c>Predict</c> must equal its batched <c>Forward</c> bitwise. Why panels: a pass
+/// over a few vectors of outputs then reads each panel front to back (one stream per 16 outputs), where a plain transposed
+/// matrix would be read in short pieces a whole row apart (measured on 1024 x 1024: 2.3x slower than row-major).</para>
+/// <para>Summation order, the same on every path and vector width: input k goes to chain k mod <see cref="Chains"/> (each
+/// chain a running multiply-add, fused on the FMA paths), then y = b + ((c0 + c1) + (c2 + c3)). The four chains give the
+/// FMA pipes independent work; a whole output vector's chains are summed lane-wise, so paths that all fuse (AVX-512,
+/// AVX2, NEON) agree bitwise, and so do the unfused ones (Vector128, scalar).</para>
+/// </remarks>
+internal static class BroadcastGemv
+{
+    /// <summary>Independent multiply-add chains per output (input k feeds chain k mod 4).</summary>
+    public const int Chains = 4;
+
+    /// <summary>Outputs per panel: a whole 512-bit vector (narrower paths read half or a quarter of a panel row).</summary>
+    public const int PanelWidth = 16;
+
+    /// <summary>Outputs rounded up to whole panels: the padded length of a layer's bias.</summary>
+    public static int PaddedOutputs(int outputs) => (outputs + PanelWidth - 1) / PanelWidth * PanelWidth;
+
+    /// <summary>Offset of W[o, 0] in the panel layout of a layer with <paramref name="inputs"/> inputs.</summary>
+    public static nint PanelOffset(int o, int inputs) => (nint)(o / PanelWidth) * inputs * PanelWidth + o % PanelWidth;
+
+    /// <summary>
+    /// y[0..outputs) = op(b + x W^T); with <see cref="SoftmaxMarker"/> as op (only for outputs &lt;= T.Width) the softmax of
+    /// the row, in registers. Returns false only for softmax when the row's maximum is +Inf: b + x Wt is then stored for the
+    /// caller to run the row kernel on. Nothing past y[outputs - 1] is written.
+    /// </summary>
+    public static bool Layer<T, TVec, TOp>(ref float x, ref float wt, ref float b, ref float y, int inputs, int outputs, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+    {
+        int width = T.Width;
+        // Accumulators in flight: blocks x 4 chains. 4 x 4 zmm leave 16 registers of 32; on 16-register AVX2 2 x 4 plus
+        // the four broadcasts fit, and 8 chains are what two 256-bit FMA pipes need at 4 cycles' latency.
+        int group = width >= 16 ? 4 : 2;
+        int blocks = (outputs + width - 1) / width;
+        bool finite = true;
+        for (int j = 0; j < blocks; j += group)
+        {
+            int o = j * width;
+            finite &= Math.Min(group, blocks - j) switch
+            {
+                1 => Tile<T, TVec, Rows1, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, op),
+                2 => Tile<T, TVec, Rows2, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, op),
+                3 => Tile<T, TVec, Rows3, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, op),
+                _ => Tile<T, TVec, Rows4, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, op),
+            };
+        }
+        return finite;
+    }
+
+    /// <summary>
+    /// TBlocks.Value (1..4) vectors of outputs from output o: 4 chains each, then bias, activation and store of
+    /// min(width, left) lanes per vector; with <see cref="SoftmaxMarker"/> (one vector: the caller's rule) the softmax of
+    /// the finished vector in registers.
+    /// </summary>
+    /// <remarks>A call root per block count: with its 16 accumulators it has more locals than the JIT inlines.</remarks>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool Tile<T, TVec, TBlocks, TOp>(ref float x, ref float wt, ref float b, ref float y, int o, int inputs, int outputs, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TBlocks : struct, IConstant where TOp : struct, IUnaryOp
+    {
+        int width = T.Width;
+        int nb = TBlocks.Value;
+        const int ld = PanelWidth;
+        int left = outputs - o;
+        nint start = PanelOffset(o, inputs);
+        // Each vector's distance from the first in the panel layout (a panel further on, or further along the same panel).
+        nint w1 = PanelOffset(o + width, inputs) - start, w2 = PanelOffset(o + 2 * width, inputs) - start, w3 = PanelOffset(o + 3 * width, inputs) - start;
+        b = ref Unsafe.Add(ref b, o);
+        y = ref Unsafe.Add(ref y, o);
+        TVec a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+        TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+        TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+        TVec a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
+        ref float r0 = ref Unsafe.Add(ref wt, start);
+        int k = 0;
+        for (; k <= inputs - Chains; k += Chains)
+        {
+            TVec x0 = T.Splat(Unsafe.Add(ref x, k)), x1 = T.Splat(Unsafe.Add(ref x, k + 1));
+            TVec x2 = T.Splat(Unsafe.Add(ref x, k + 2)), x3 = T.Splat(Unsafe.Add(ref x, k + 3));
+            ref float r1 = ref Unsafe.Add(ref r0, ld);
+            ref float r2 = ref Unsafe.Add(ref r0, 2 * ld);
+            ref float r3 = ref Unsafe.Add(ref r0, 3 * ld);
+            a00 = T.MulAdd(x0, T.Load(ref r0), a00);
+            a01 = T.MulAdd(x1, T.Load(ref r1), a01);
+            a02 = T.MulAdd(x2, T.Load(ref r2), a02);
+            a03 = T.MulAdd(x3, T.Load(ref r3), a03);
+            if (nb > 1)
+            {
+                a10 = T.MulAdd(x0, T.Load(ref Unsafe.Add(ref r0, w1)), a10);
+                a11 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref r1, w1)), a11);
+                a12 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref r2, w1)), a12);
+                a13 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref r3, w1)), a13);
+            }
+            if (nb > 2)
+            {
+                a20 = T.MulAdd(x0, T.Load(ref Unsafe.Add(ref r0, w2)), a20);
+                a21 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref r1, w2)), a21);
+                a22 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref r2, w2)), a22);
+                a23 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref r3, w2)), a23);
+            }
+            if (nb > 3)
+            {
+                a30 = T.MulAdd(x0, T.Load(ref Unsafe.Add(ref r0, w3)), a30);
+                a31 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref r1, w3)), a31);
+                a32 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref r2, w3)), a32);
+                a33 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref r3, w3)), a33);
+            }
+            r0 = ref Unsafe.Add(ref r0, Chains * ld);
+        }
+        // The last inputs % 4 go to chains 0, 1, 2 in turn, as the scalar reference does.
+        for (int c = 0; k < inputs; k++, c++)
+        {
+            TVec xk = T.Splat(Unsafe.Add(ref x, k));
+            ref float r = ref Unsafe.Add(ref r0, c * ld);
+            if (c == 0)
+            {
+                a00 = T.MulAdd(xk, T.Load(ref r), a00);
+                if (nb > 1) a10 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a10);
+                if (nb > 2) a20 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a20);
+                if (nb > 3) a30 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a30);
+            }
+            else if (c == 1)
+            {
+                a01 = T.MulAdd(xk, T.Load(ref r), a01);
+                if (nb > 1) a11 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a11);
+                if (nb > 2) a21 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a21);
+                if (nb > 3) a31 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a31);
+            }
+            else
+            {
+                a02 = T.MulAdd(xk, T.Load(ref r), a02);
+                if (nb > 1) a12 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a12);
+                if (nb > 2) a22 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a22);
+                if (nb > 3) a32 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a32);
+            }
+        }
+        if (typeof(TOp) == typeof(SoftmaxMarker))
+        {
+            TVec u = Finish<T, TVec>(ref b, a00, a01, a02, a03);
+            bool finite = T.TrySoftmax(u, left, out TVec e);
+            StoreLanes<T, TVec>(finite ? e : u, ref y, left);
+            return finite;
+        }
+        StoreLanes<T, TVec>(T.Apply(op, Finish<T, TVec>(ref b, a00, a01, a02, a03)), ref y, left);
+        if (nb > 1) StoreLanes<T, TVec>(T.Apply(op, Finish<T, TVec>(ref Unsafe.Add(ref b, width), a10, a11, a12, a13)), ref Unsafe.Add(ref y, width), left - width);
+        if (nb > 2) StoreLanes<T, TVec>(T.Apply(op, Finish<T, TVec>(ref Unsafe.Add(ref b, 2 * width), a20, a21, a22, a23)), ref Unsafe.Add(ref y, 2 * width), left - 2 * width);
+        if (nb > 3) StoreLanes<T, TVec>(T.Apply(op, Finish<T, TVec>(ref Unsafe.Add(ref b, 3 * width), a30, a31, a32, a33)), ref Unsafe.Add(ref y, 3 * width), left - 3 * width);
+        return true;
+    }
+
+    /// <summary>b + ((c0 + c1) + (c2 + c3)): the chains' fixed combination order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Finish<T, TVec>(ref float b, TVec c0, TVec c1, TVec c2, TVec c3) where T : struct, IGemvSimd<TVec> where TVec : struct =>
+        T.Add(T.Load(ref b), T.Add(T.Add(c0, c1), T.Add(c2, c3)));
+
+    /// <summary>The first min(width, count) lanes of v to y (count &gt; 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLanes<T, TVec>(TVec v, ref float y, int count) where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        if (count >= T.Width) T.Store(v, ref y);
+        else T.StoreFirst(v, ref y, count);
+    }
+
+    /// <summary>
+    /// Scalar reference and scalar path: the same chains and combination order as the vector paths, unfused (so it equals the
+    /// Vector128 path bitwise for the element-wise activations whose scalar and vector forms agree, such as ReLU).
+    /// Softmax is not applied here: the caller runs the row kernel on y.
+    /// </summary>
+    public static void LayerScalar<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> wt, ReadOnlySpan<float> b, Span<float> y,
+        int inputs, int outputs, TOp op) where TOp : struct, IUnaryOp
+    {
+        Span<float> c = stackalloc float[Chains];
+        for (int o = 0; o < outputs; o++)
+        {
+            c.Clear();
+            ReadOnlySpan<float> column = wt.Slice((int)PanelOffset(o, inputs));
+            for (int k = 0; k < inputs; k++)
+                c[k % Chains] += x[k] * column[k * PanelWidth];
+            y[o] = op.Invoke(b[o] + ((c[0] + c[1]) + (c[2] + c[3])));
+        }
+    }
+}
+
+/// <summary>The block count 1 of <see cref="BroadcastGemv"/>'s tiles (2 to 4 are <see cref="Rows2"/> to <see cref="Rows4"/>).</summary>
+internal readonly struct Rows1 : IConstant { public static int Value => 1; }
+
+/// <summary>Marks a softmax output layer for <see cref="BroadcastGemv.Layer{T, TVec, TOp}"/>; as an element-wise op, the identity.</summary>
+internal readonly struct SoftmaxMarker : IUnaryOp
+{
+    public float Invoke(float x) => x;
+    public Quad128 Invoke(Quad128 x) => x;
+    public Quad256 Invoke(Quad256 x) => x;
+    public Quad512 Invoke(Quad512 x) => x;
+}
