@@ -26,6 +26,7 @@ internal static class PeerArchitectures
 public class PeerPredictBenchmarks : IDisposable
 {
     private Network _net = null!;
+    private FrozenNetwork? _frozen;
     private float[] _x = [];
     private float[] _y = [];
     private float[] _expected = [];
@@ -53,6 +54,16 @@ public class PeerPredictBenchmarks : IDisposable
     /// <summary>FastMlp only.</summary>
     [GlobalSetup(Target = nameof(FastMlp))]
     public void SetupFastMlp() => Common("FastMlp");
+
+    /// <summary>Freezes the network and checks the frozen copy against Network.Predict.</summary>
+    [GlobalSetup(Target = nameof(FastMlpFrozen))]
+    public void SetupFrozen()
+    {
+        Common("FastMlp frozen");
+        _frozen = _net.Freeze();
+        FastMlpFrozen();
+        Agreement.Require(_expected, _y, $"FrozenNetwork Predict({Arch})");
+    }
 
     /// <summary>Builds the TorchSharp model and checks it.</summary>
     [GlobalSetup(Target = nameof(TorchSharp))]
@@ -117,6 +128,15 @@ public class PeerPredictBenchmarks : IDisposable
     public float FastMlp()
     {
         _net.Predict(_x, _y);
+        return _y[0];
+    }
+
+    /// <summary>FastMlp FrozenNetwork.Predict (Network.Freeze: transposed weights, broadcast multiply-adds).</summary>
+    [Benchmark]
+    [Samples(1)]
+    public float FastMlpFrozen()
+    {
+        _frozen!.Predict(_x, _y);
         return _y[0];
     }
 

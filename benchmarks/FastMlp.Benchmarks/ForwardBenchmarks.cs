@@ -4,8 +4,8 @@ using CommunityToolkit.HighPerformance;
 namespace FastMlp.Benchmarks;
 
 /// <summary>
-/// Inference: one-sample <see cref="Network.Predict"/> latency and batch-256 <see cref="Network.Forward"/>
-/// throughput, single thread, on the kernel path the process selects (see the log line from GlobalSetup).
+/// Inference: one-sample <see cref="Network.Predict"/> and <see cref="FrozenNetwork.Predict"/> latency and batch-256
+/// <see cref="Network.Forward"/> throughput, single thread, on the kernel path the process selects (see the log line from GlobalSetup).
 /// </summary>
 [Config(typeof(FastMlpConfig))]
 public class ForwardBenchmarks
@@ -14,6 +14,7 @@ public class ForwardBenchmarks
     public const int BatchRows = 256;
 
     private Network _net = null!;
+    private FrozenNetwork _frozen = null!;
     private float[] _sample = [];
     private float[] _sampleOutput = [];
     private float[] _batch = [];
@@ -29,6 +30,7 @@ public class ForwardBenchmarks
     {
         Architectures.LogKernelPath($"{nameof(ForwardBenchmarks)}({Arch})");
         _net = Architectures.Build(Arch);
+        _frozen = _net.Freeze();
         _batch = Architectures.RandomInputs(BatchRows, _net.InputSize, Architectures.Seed + 1);
         _batchOutput = new float[BatchRows * _net.OutputSize];
         _sample = _batch.AsSpan(0, _net.InputSize).ToArray();
@@ -42,6 +44,10 @@ public class ForwardBenchmarks
         for (int j = 0; j < _net.OutputSize; j++)
             if (Math.Abs(_sampleOutput[j] - _batchOutput[j]) > 1e-5f)
                 throw new InvalidOperationException($"Predict({Arch}) output {j} = {_sampleOutput[j]} but Forward row 0 gives {_batchOutput[j]}.");
+        PredictFrozen();
+        for (int j = 0; j < _net.OutputSize; j++)
+            if (Math.Abs(_sampleOutput[j] - _batchOutput[j]) > 1e-5f)
+                throw new InvalidOperationException($"FrozenNetwork.Predict({Arch}) output {j} = {_sampleOutput[j]} but Forward row 0 gives {_batchOutput[j]}.");
     }
 
     /// <summary>Latency of one sample through the whole network.</summary>
@@ -50,6 +56,15 @@ public class ForwardBenchmarks
     public float Predict()
     {
         _net.Predict(_sample, _sampleOutput);
+        return _sampleOutput[0];
+    }
+
+    /// <summary>Latency of one sample through the network's frozen copy (<see cref="Network.Freeze"/>).</summary>
+    [Benchmark]
+    [Samples(1)]
+    public float PredictFrozen()
+    {
+        _frozen.Predict(_sample, _sampleOutput);
         return _sampleOutput[0];
     }
 
