@@ -3,9 +3,10 @@ using System.Runtime.Intrinsics.Arm;
 using FastMlp;
 using FastMlp.Kernels;
 
-// Kernel self-check: runs every element-wise kernel, softmax, optimizer, level-1 operation and the three GEMMs on
-// the best kernel path of this CPU (or the one named by FASTMLP_ISA) and compares it with the scalar reference
-// path on random sizes, then sweeps the vector math over every 2^12-th float bit pattern against float64 Math.
+// Kernel self-check: runs every element-wise kernel, softmax, optimizer, level-1 operation, the three GEMMs and the
+// one-sample paths (Network.Predict, FrozenNetwork) on the best kernel path of this CPU (or the one named by
+// FASTMLP_ISA) and compares it with the scalar reference path on random sizes, then sweeps the vector math over
+// every 2^12-th float bit pattern against float64 Math.
 // Made to run under qemu-aarch64-static for the NEON path (see .ci/run); exits 1 on any mismatch.
 // Usage: KernelSelfCheck [--require-neon]
 bool requireNeon = args.Contains("--require-neon");
@@ -139,6 +140,35 @@ for (int t = 0; t < 60; t++)
     Compare($"gemm weight-gradient {shape}", s[2], v[2], 0, 1e-5 * rows);
     Compare($"gemm bias-gradient {shape}", s[3], v[3], 0, 1e-5 * rows);
     checks += 4;
+}
+
+// One sample through whole networks: Network.Predict's row-major GEMV path and FrozenNetwork's transposed panels
+// (several passes of output vectors past 64 outputs, softmax in registers up to one vector, the row kernel beyond).
+Activation[] hiddenKinds = [Activation.Relu, Activation.Tanh, Activation.Sigmoid, Activation.LeakyRelu(0.1f), Activation.Identity];
+for (int t = 0; t < 40; t++)
+{
+    int inputs = 1 + rnd.Next(90), hidden = 1 + rnd.Next(t < 20 ? 40 : 150), outputs = 2 + rnd.Next(t % 2 == 0 ? 15 : 80);
+    Activation output = t % 3 == 0 ? Activation.Identity : Activation.Softmax;
+    var net = new Network(inputs, new LayerSpec(hidden, hiddenKinds[t % hiddenKinds.Length]), new LayerSpec(outputs, output));
+    net.Initialize(t);
+    FrozenNetwork frozen = net.Freeze();
+    float[] x = Rand(inputs, 1f);
+    float[] Predict(KernelPath k)
+    {
+        float[] y = new float[outputs];
+        OneSampleForward.Run(k, net.LayerArray, net.Parameters, x, y, new float[hidden], new float[hidden]);
+        return y;
+    }
+    float[] Frozen(KernelPath k)
+    {
+        float[] y = new float[outputs];
+        frozen.Run(k, x, y);
+        return y;
+    }
+    string shape = $"{inputs}-{hidden}-{outputs} {output}";
+    Compare($"predict {shape}", Predict(KernelPath.Scalar), Predict(path), 1e-5, 1e-6 * (inputs + hidden));
+    Compare($"frozen predict {shape}", Frozen(KernelPath.Scalar), Frozen(path), 1e-5, 1e-6 * (inputs + hidden));
+    checks += 2;
 }
 
 // Accuracy sweep of the vector math on this path.

@@ -38,7 +38,7 @@ internal static class BroadcastGemv
     /// the row, in registers. Returns false only for softmax when the row's maximum is +Inf: b + x Wt is then stored for the
     /// caller to run the row kernel on. Nothing past y[outputs - 1] is written.
     /// </summary>
-    public static bool Layer<T, TVec, TOp>(ref float x, ref float wt, ref float b, ref float y, int inputs, int outputs, TOp op)
+    public static bool Layer<T, TVec, TOp>(ref float x, ref float wt, ref float b, ref float y, int inputs, int outputs, int stored, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int width = T.Width;
@@ -52,29 +52,29 @@ internal static class BroadcastGemv
             int o = j * width;
             finite &= Math.Min(group, blocks - j) switch
             {
-                1 => Tile<T, TVec, Rows1, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, op),
-                2 => Tile<T, TVec, Rows2, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, op),
-                3 => Tile<T, TVec, Rows3, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, op),
-                _ => Tile<T, TVec, Rows4, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, op),
+                1 => Tile<T, TVec, Rows1, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, stored, op),
+                2 => Tile<T, TVec, Rows2, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, stored, op),
+                3 => Tile<T, TVec, Rows3, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, stored, op),
+                _ => Tile<T, TVec, Rows4, TOp>(ref x, ref wt, ref b, ref y, o, inputs, outputs, stored, op),
             };
         }
         return finite;
     }
 
     /// <summary>
-    /// TBlocks.Value (1..4) vectors of outputs from output o: 4 chains each, then bias, activation and store of
-    /// min(width, left) lanes per vector; with <see cref="SoftmaxMarker"/> (one vector: the caller's rule) the softmax of
+    /// TBlocks.Value (1..4) vectors of outputs from output o: 4 chains each, then bias, activation and store of the lanes
+    /// below <c>stored</c>; with <see cref="SoftmaxMarker"/> (one vector: the caller's rule) the softmax of
     /// the finished vector in registers.
     /// </summary>
     /// <remarks>A call root per block count: with its 16 accumulators it has more locals than the JIT inlines.</remarks>
     [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool Tile<T, TVec, TBlocks, TOp>(ref float x, ref float wt, ref float b, ref float y, int o, int inputs, int outputs, TOp op)
+    private static bool Tile<T, TVec, TBlocks, TOp>(ref float x, ref float wt, ref float b, ref float y, int o, int inputs, int outputs, int stored, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TBlocks : struct, IConstant where TOp : struct, IUnaryOp
     {
         int width = T.Width;
         int nb = TBlocks.Value;
         const int ld = PanelWidth;
-        int left = outputs - o;
+        int left = stored - o;
         nint start = PanelOffset(o, inputs);
         // Each vector's distance from the first in the panel layout (a panel further on, or further along the same panel).
         nint w1 = PanelOffset(o + width, inputs) - start, w2 = PanelOffset(o + 2 * width, inputs) - start, w3 = PanelOffset(o + 3 * width, inputs) - start;
@@ -150,7 +150,7 @@ internal static class BroadcastGemv
         if (typeof(TOp) == typeof(SoftmaxMarker))
         {
             TVec u = Finish<T, TVec>(ref b, a00, a01, a02, a03);
-            bool finite = T.TrySoftmax(u, left, out TVec e);
+            bool finite = T.TrySoftmax(u, outputs - o, out TVec e);
             StoreLanes<T, TVec>(finite ? e : u, ref y, left);
             return finite;
         }

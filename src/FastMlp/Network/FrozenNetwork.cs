@@ -25,7 +25,7 @@ public sealed class FrozenNetwork
 {
     private readonly FrozenLayer[] _layers;
     private readonly AlignedBuffer _parameters;
-    private readonly int _hiddenWidth;
+    private readonly int _hiddenWidth; // widest hidden layer, padded to whole panels
     private readonly ThreadLocal<float[]> _wideWorkspaces;
 
     internal FrozenNetwork(Network source)
@@ -61,7 +61,7 @@ public sealed class FrozenNetwork
         }
         InputSize = source.InputSize;
         OutputSize = source.OutputSize;
-        _hiddenWidth = source.HiddenWidth;
+        _hiddenWidth = BroadcastGemv.PaddedOutputs(source.HiddenWidth);
         _wideWorkspaces = new ThreadLocal<float[]>(() => new float[2 * _hiddenWidth + OutputSize]);
     }
 
@@ -102,8 +102,10 @@ public sealed class FrozenNetwork
     {
         if (_hiddenWidth <= OneSampleForward.StackWidth)
         {
-            Span<float> a = stackalloc float[_hiddenWidth];
-            Span<float> b = stackalloc float[_hiddenWidth];
+            // 64-byte aligned, so that no vector store of an activation splits a cache line (the next layer's broadcast
+            // loads of a split store are not forwarded: they wait for the store to reach L1).
+            Span<float> a = Aligned(stackalloc float[_hiddenWidth + AlignedBuffer.AlignmentFloats], _hiddenWidth);
+            Span<float> b = Aligned(stackalloc float[_hiddenWidth + AlignedBuffer.AlignmentFloats], _hiddenWidth);
             Run(path, x, y, a, b);
         }
         else
@@ -111,6 +113,13 @@ public sealed class FrozenNetwork
             Span<float> ws = _wideWorkspaces.Value;
             Run(path, x, y, ws.Slice(0, _hiddenWidth), ws.Slice(_hiddenWidth, _hiddenWidth));
         }
+    }
+
+    /// <summary>The first <paramref name="length"/> floats of <paramref name="buffer"/> from its first 64-byte boundary.</summary>
+    private static unsafe Span<float> Aligned(Span<float> buffer, int length)
+    {
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer));
+        return buffer.Slice((int)((-address & 63) / sizeof(float)), length);
     }
 
     private void Run(KernelPath path, ReadOnlySpan<float> x, Span<float> y, Span<float> a, Span<float> b)
@@ -137,18 +146,19 @@ public sealed class FrozenNetwork
         for (int i = 0; i < _layers.Length; i++)
         {
             FrozenLayer l = _layers[i];
-            ref float target = ref i == _layers.Length - 1 ? ref y : ref (i % 2 == 0 ? ref a : ref b);
+            bool last = i == _layers.Length - 1;
+            ref float target = ref last ? ref y : ref (i % 2 == 0 ? ref a : ref b);
             ref float wt = ref Unsafe.Add(ref p, l.WeightOffset);
             ref float bias = ref Unsafe.Add(ref p, l.BiasOffset);
             if (l.Activation.Kind == ActivationKind.Softmax && l.Outputs <= T.Width)
             {
                 // A classifier's output row of at most one vector: softmax in registers, stored once.
-                if (!BroadcastGemv.Layer<T, TVec, SoftmaxMarker>(ref current, ref wt, ref bias, ref target, l.Inputs, l.Outputs, default))
+                if (!BroadcastGemv.Layer<T, TVec, SoftmaxMarker>(ref current, ref wt, ref bias, ref target, l.Inputs, l.Outputs, l.Outputs, default))
                     ActivationKernels.Softmax(path, MemoryMarshal.CreateSpan(ref target, l.Outputs), l.Outputs);
             }
             else
             {
-                var layer = new VectorLayer<T, TVec>(ref current, ref wt, ref bias, ref target, l);
+                var layer = new VectorLayer<T, TVec>(ref current, ref wt, ref bias, ref target, l, last ? l.Outputs : l.PaddedOutputs);
                 ActivationVisitor.Visit(l.Activation, ref layer);
                 if (l.Activation.Kind == ActivationKind.Softmax)
                     ActivationKernels.Softmax(path, MemoryMarshal.CreateSpan(ref target, l.Outputs), l.Outputs);
@@ -177,13 +187,13 @@ public sealed class FrozenNetwork
     private readonly record struct FrozenLayer(int Inputs, int Outputs, int PaddedOutputs, int WeightOffset, int BiasOffset, Activation Activation);
 
     /// <summary>Runs one layer on a vector path with the activation's operator as a type argument.</summary>
-    private readonly ref struct VectorLayer<T, TVec>(ref float x, ref float wt, ref float b, ref float y, FrozenLayer l) : IActivationVisitor
+    private readonly ref struct VectorLayer<T, TVec>(ref float x, ref float wt, ref float b, ref float y, FrozenLayer l, int stored) : IActivationVisitor
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {
         private readonly ref float _x = ref x, _wt = ref wt, _b = ref b, _y = ref y;
 
         public void Visit<TOp>(TOp op) where TOp : struct, IUnaryOp =>
-            BroadcastGemv.Layer<T, TVec, TOp>(ref _x, ref _wt, ref _b, ref _y, l.Inputs, l.Outputs, op);
+            BroadcastGemv.Layer<T, TVec, TOp>(ref _x, ref _wt, ref _b, ref _y, l.Inputs, l.Outputs, stored, op);
     }
 
     /// <summary>Runs one layer on the scalar path with the activation's operator as a type argument.</summary>
