@@ -33,6 +33,17 @@ internal sealed class AlignedBuffer
 
     public Memory<float> Memory => _array.AsMemory(_offset, Length);
 
+    /// <summary>
+    /// The first <paramref name="length"/> floats of <paramref name="buffer"/> (a stack buffer <see cref="AlignmentFloats"/>
+    /// longer) from its first 64-byte boundary: vector stores into it never split a cache line, and a store that splits
+    /// one is not forwarded to the loads that follow it (they wait for it to reach L1).
+    /// </summary>
+    public static unsafe Span<float> AlignStack(Span<float> buffer, int length)
+    {
+        nint address = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(buffer));
+        return buffer.Slice((int)((-address & 63) / sizeof(float)), length);
+    }
+
     /// <summary>Rounds a float count up to a whole number of 64-byte lines.</summary>
     public static int RoundUp(int floats) => (floats + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
 }

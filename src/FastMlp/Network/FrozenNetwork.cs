@@ -102,10 +102,8 @@ public sealed class FrozenNetwork
     {
         if (_hiddenWidth <= OneSampleForward.StackWidth)
         {
-            // 64-byte aligned, so that no vector store of an activation splits a cache line (the next layer's broadcast
-            // loads of a split store are not forwarded: they wait for the store to reach L1).
-            Span<float> a = Aligned(stackalloc float[_hiddenWidth + AlignedBuffer.AlignmentFloats], _hiddenWidth);
-            Span<float> b = Aligned(stackalloc float[_hiddenWidth + AlignedBuffer.AlignmentFloats], _hiddenWidth);
+            Span<float> a = AlignedBuffer.AlignStack(stackalloc float[_hiddenWidth + AlignedBuffer.AlignmentFloats], _hiddenWidth);
+            Span<float> b = AlignedBuffer.AlignStack(stackalloc float[_hiddenWidth + AlignedBuffer.AlignmentFloats], _hiddenWidth);
             Run(path, x, y, a, b);
         }
         else
@@ -113,13 +111,6 @@ public sealed class FrozenNetwork
             Span<float> ws = _wideWorkspaces.Value;
             Run(path, x, y, ws.Slice(0, _hiddenWidth), ws.Slice(_hiddenWidth, _hiddenWidth));
         }
-    }
-
-    /// <summary>The first <paramref name="length"/> floats of <paramref name="buffer"/> from its first 64-byte boundary.</summary>
-    private static unsafe Span<float> Aligned(Span<float> buffer, int length)
-    {
-        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer));
-        return buffer.Slice((int)((-address & 63) / sizeof(float)), length);
     }
 
     private void Run(KernelPath path, ReadOnlySpan<float> x, Span<float> y, Span<float> a, Span<float> b)
