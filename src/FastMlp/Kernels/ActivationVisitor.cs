@@ -14,6 +14,7 @@ internal static class ActivationVisitor
     /// Calls <paramref name="visitor"/> with f's operator; softmax, a row operation the caller applies afterwards, and
     /// identity both get <see cref="NoActivationOp"/>.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static void Visit<TVisitor>(Activation f, ref TVisitor visitor) where TVisitor : struct, IActivationVisitor, allows ref struct
     {
         switch (f.Kind)

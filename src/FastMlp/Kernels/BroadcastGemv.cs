@@ -31,13 +31,17 @@ internal static class BroadcastGemv
     public static int PaddedOutputs(int outputs) => (outputs + PanelWidth - 1) / PanelWidth * PanelWidth;
 
     /// <summary>Offset of W[o, 0] in the panel layout of a layer with <paramref name="inputs"/> inputs.</summary>
-    public static nint PanelOffset(int o, int inputs) => (nint)(o / PanelWidth) * inputs * PanelWidth + o % PanelWidth;
+    public static nint PanelOffset(int o, int inputs) => (nint)((uint)o / PanelWidth) * inputs * PanelWidth + (nint)((uint)o % PanelWidth);
 
     /// <summary>
     /// y[0..outputs) = op(b + x W^T); with <see cref="SoftmaxMarker"/> as op (only for outputs &lt;= T.Width) the softmax of
-    /// the row, in registers. Returns false only for softmax when the row's maximum is +Inf: b + x Wt is then stored for the
-    /// caller to run the row kernel on. Nothing past y[outputs - 1] is written.
+    /// the row, in registers. Returns false only for softmax when the row's maximum is +Inf: b + x W^T is then stored for
+    /// the caller to run the row kernel on. Nothing past y[stored - 1] is written (stored &gt;= outputs): a hidden layer's
+    /// buffer padded to whole panels takes whole vector stores, which the next layer's scalar broadcast loads can be
+    /// forwarded from (a masked store is not forwarded on Zen 4: the loads would wait for it to reach L1).
     /// </summary>
+    /// <remarks>Inlined into the caller's switch over activations, so that a layer costs one call (its tile's).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Layer<T, TVec, TOp>(ref float x, ref float wt, ref float b, ref float y, int inputs, int outputs, int stored, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {

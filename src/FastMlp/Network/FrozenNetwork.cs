@@ -113,6 +113,7 @@ public sealed class FrozenNetwork
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Run(KernelPath path, ReadOnlySpan<float> x, Span<float> y, Span<float> a, Span<float> b)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Span);
@@ -183,6 +184,7 @@ public sealed class FrozenNetwork
     {
         private readonly ref float _x = ref x, _wt = ref wt, _b = ref b, _y = ref y;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Visit<TOp>(TOp op) where TOp : struct, IUnaryOp =>
             BroadcastGemv.Layer<T, TVec, TOp>(ref _x, ref _wt, ref _b, ref _y, l.Inputs, l.Outputs, stored, op);
     }
