@@ -168,23 +168,32 @@ public class OneSampleForwardTests
         {
             foreach (float odd in new[] { float.PositiveInfinity, float.NegativeInfinity, float.NaN })
             {
-                var net = new Network(7, new LayerSpec(5, Activation.Tanh), new LayerSpec(outputs, Activation.Softmax));
-                net.Initialize(outputs);
-                Span<float> bias = net.Biases(1);
-                bias[outputs - 1] = float.PositiveInfinity;
-                bias[0] = odd;
+                Network net = InfiniteLogitNetwork(outputs, odd);
                 float[] x = Inputs(4, 7, outputs);
                 float[] batched = Batched(path, net, x, 4);
                 for (int r = 0; r < 4; r++)
                 {
                     float[] one = OneSample(path, net, x.AsSpan(r * 7, 7));
                     Bitwise(batched.AsSpan(r * outputs, outputs), one, $"{path} {outputs} outputs, bias[0] = {odd}, row {r}");
-                    float expectedLast = float.IsNaN(odd) ? float.NaN : float.IsPositiveInfinity(odd) ? 0.5f : 1f;
-                    Assert.Equal(expectedLast, one[outputs - 1]);
+                    Assert.Equal(ExpectedLastOutput(odd), one[outputs - 1]);
                 }
             }
         }
     }
+
+    /// <summary>7-5-outputs (tanh, softmax) whose last logit is +Inf (infinite bias) and whose first is <paramref name="odd"/>.</summary>
+    internal static Network InfiniteLogitNetwork(int outputs, float odd)
+    {
+        var net = new Network(7, new LayerSpec(5, Activation.Tanh), new LayerSpec(outputs, Activation.Softmax));
+        net.Initialize(outputs);
+        Span<float> bias = net.Biases(1);
+        bias[outputs - 1] = float.PositiveInfinity;
+        bias[0] = odd;
+        return net;
+    }
+
+    /// <summary>The last softmax output of <see cref="InfiniteLogitNetwork"/>: the infinite logits share the mass, a NaN spoils the row.</summary>
+    internal static float ExpectedLastOutput(float odd) => float.IsNaN(odd) ? float.NaN : float.IsPositiveInfinity(odd) ? 0.5f : 1f;
 
     [Fact]
     public void Hidden_layers_wider_than_the_stack_limit_use_the_workspace_and_agree()
