@@ -204,6 +204,7 @@ public partial class EndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("architecture: 8-6(relu)-3(softmax), 75 parameters", r.Out);
         Assert.Matches(@"forward, 1 sample: median [0-9.]+ (ns|us|ms)", r.Out);
+        Assert.Matches(@"forward, 1 sample, frozen copy: median [0-9.]+ (ns|us|ms), .* 0 bytes allocated per call", r.Out);
         Assert.Matches(@"training, batch 4 \(adam\): [0-9,]+ samples/s", r.Out);
     }
 

@@ -65,32 +65,14 @@ internal static class BenchCommand
         o.WriteLine($"architecture: {Text.Architecture(net)}, {net.ParameterCount:N0} parameters");
         o.WriteLine($"kernel path: {KernelDispatch.Describe()}; one thread; {seconds.ToString("0.###", CultureInfo.InvariantCulture)} s per measurement after a warm-up");
 
-        // Forward latency of one sample: groups of calls long enough for the timer, median over groups.
+        // Forward latency of one sample, through the network and through its frozen copy (Network.Freeze).
         var x = new float[net.InputSize];
         var y = new float[net.OutputSize];
         Fill(x, random);
-        net.Predict(x, y);
         double warmUp = Math.Max(seconds / 4, 0.5);
-        double estimate = Warm(warmUp, () => net.Predict(x, y));
-        int group = (int)Math.Clamp(Math.Ceiling(20e-6 / Math.Max(estimate, 1e-9)), 1, 1 << 20); // ~20 us per timed group
-        var perCall = new List<double>();
-        long calls = 0;
-        var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < seconds || perCall.Count < 5)
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < group; i++) net.Predict(x, y);
-            perCall.Add(Seconds(start) / group);
-            calls += group;
-        }
-        // Steady-state allocation, measured apart from the timing loop (whose list of timings allocates).
-        const int AllocationCalls = 10_000;
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < AllocationCalls; i++) net.Predict(x, y);
-        double allocatedPerCall = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)AllocationCalls;
-        perCall.Sort();
-        o.WriteLine($"forward, 1 sample: median {Text.Duration(perCall[perCall.Count / 2])}, best {Text.Duration(perCall[0])}, "
-            + $"p90 {Text.Duration(perCall[(int)(perCall.Count * 0.9)])} ({calls:N0} calls; {allocatedPerCall.ToString("0.##", CultureInfo.InvariantCulture)} bytes allocated per call)");
+        FrozenNetwork frozen = net.Freeze();
+        Latency(o, "forward, 1 sample", seconds, warmUp, () => net.Predict(x, y));
+        Latency(o, "forward, 1 sample, frozen copy", seconds, warmUp, () => frozen.Predict(x, y));
 
         // Training throughput: full steps (forward, backward, optimizer update) on random batches.
         var trainer = new Trainer(net, new TrainerOptions { Optimizer = new OptimizerOptions { Kind = optimizer, LearningRate = 1e-4f }, BatchSize = batch });
@@ -113,7 +95,7 @@ internal static class BenchCommand
         TrainStep();
         Warm(warmUp, TrainStep);
         long steps = 0;
-        total.Restart();
+        var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < seconds || steps < 3)
         {
             TrainStep();
@@ -123,6 +105,35 @@ internal static class BenchCommand
         o.WriteLine($"training, batch {batch} ({optimizer.ToString().ToLowerInvariant()}): {Text.Rate(steps * batch / elapsed)} samples/s "
             + $"({steps:N0} steps, {Text.Duration(elapsed / steps)} per step)");
         return Cli.Success;
+    }
+
+    /// <summary>
+    /// Times one-sample calls in groups long enough for the timer (~20 us) for about <paramref name="seconds"/> after a
+    /// warm-up, and prints the median, best and p90 per call and the bytes one call allocates in steady state.
+    /// </summary>
+    private static void Latency(TextWriter o, string label, double seconds, double warmUp, Action call)
+    {
+        call();
+        double estimate = Warm(warmUp, call);
+        int group = (int)Math.Clamp(Math.Ceiling(20e-6 / Math.Max(estimate, 1e-9)), 1, 1 << 20);
+        var perCall = new List<double>();
+        long calls = 0;
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds || perCall.Count < 5)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < group; i++) call();
+            perCall.Add(Seconds(start) / group);
+            calls += group;
+        }
+        // Steady-state allocation, measured apart from the timing loop (whose list of timings allocates).
+        const int AllocationCalls = 10_000;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < AllocationCalls; i++) call();
+        double allocatedPerCall = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)AllocationCalls;
+        perCall.Sort();
+        o.WriteLine($"{label}: median {Text.Duration(perCall[perCall.Count / 2])}, best {Text.Duration(perCall[0])}, "
+            + $"p90 {Text.Duration(perCall[(int)(perCall.Count * 0.9)])} ({calls:N0} calls; {allocatedPerCall.ToString("0.##", CultureInfo.InvariantCulture)} bytes allocated per call)");
     }
 
     internal static int[] ParseLayers(string text)
