@@ -120,6 +120,12 @@ public sealed class Model
         return Network.PredictClass(scratch);
     }
 
+    /// <summary>
+    /// A copy for the lowest one-sample latency (<see cref="FrozenModel"/>: the scalers and <see cref="Network.Freeze"/>'s
+    /// frozen network); later changes to the network do not reach it.
+    /// </summary>
+    public FrozenModel Freeze() => new(this);
+
     /// <summary>Predicts a batch of raw samples [rows x InputSize] into [rows x OutputSize].</summary>
     public void Predict(ReadOnlySpan2D<float> inputs, Span2D<float> outputs)
     {
