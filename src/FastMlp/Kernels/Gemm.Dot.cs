@@ -62,19 +62,6 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>
-    /// Rows of X per block of a batched Forward: as many as fill <see cref="XBlockBytes"/> at the given row stride (a
-    /// multiple of T.DotRows, at least one tile), then evened out over the blocks the batch needs, so that the last block
-    /// is not a sliver that pays a whole W sweep for a few rows.
-    /// </summary>
-    private static int ForwardRowBlock(int fr, int rows, int stride)
-    {
-        int most = Math.Max(fr, XBlockBytes / sizeof(float) / Math.Max(stride, 1) / fr * fr);
-        int blocks = Math.Max(1, (rows + most - 1) / most);
-        int even = (rows + blocks - 1) / blocks;
-        return Math.Min(most, (even + fr - 1) / fr * fr);
-    }
-
     /// <summary>Copies <paramref name="count"/> rows of <paramref name="length"/> floats to dst at row stride dstStride.</summary>
     private static void PackRows<T, TVec>(ref float src, int length, ref float dst, int dstStride, int count)
         where T : struct, IGemmSimd<TVec> where TVec : struct
