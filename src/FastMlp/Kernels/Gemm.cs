@@ -33,7 +33,7 @@ namespace FastMlp.Kernels;
 /// packed once, panel after panel, into the per-thread workspace (contiguous, aligned: read in sequence, no 4 KiB
 /// aliasing in L1; skipped when fewer than three tiles share a panel), then A is walked in blocks of about 128 KiB (L2),
 /// each packed with each tile's broadcasts adjacent, and each B panel (L1) meets every tile of the block. C tiles that a
-/// long chunk adds to are prefetched before its reduction. One row of A
+/// long chunk adds to are prefetched into L2 before its reduction. One row of A
 /// (InputGradient of one sample) has its own kernel, 1 row x 4 vectors, with the same chunks and column tails. Each
 /// result element is summed over the reduction in order, chunk partials added to it in order, whatever the tile, so
 /// a block of rows (or of dW's output rows) computed alone equals the whole bitwise.
