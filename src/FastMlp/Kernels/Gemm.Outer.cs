@@ -72,7 +72,8 @@ internal static partial class Gemm
         // on 1024 x 10); they read the panel in place.
         bool packB = (M + mr - 1) / mr > 2;
         ref float pa = ref Workspace(mc * chunk + (packB ? nc * chunk : 0));
-        ref float pb = ref Unsafe.Add(ref pa, (nint)mc * chunk);
+        // The packed B block follows the A block (64-byte aligned: mc * chunk is a multiple of 16 floats).
+        ref float pb = ref packB ? ref Unsafe.Add(ref pa, (nint)mc * chunk) : ref pa;
         for (int n0 = 0; n0 < N; n0 += nc)
         {
             int nEnd = Math.Min(N, n0 + nc);
