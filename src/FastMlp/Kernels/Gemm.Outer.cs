@@ -168,10 +168,11 @@ internal static partial class Gemm
 
     /// <summary>
     /// Prefetches <paramref name="rows"/> rows of <paramref name="floats"/> floats (row stride <paramref name="ldc"/>) into
-    /// L2: the C tile a long reduction will add to. L2, not L1: on Zen 5 (1024 x 1024 and 784 x 256, Avx512) prefetching into
-    /// L1 was no faster than no prefetch and at times 5-10 % slower (probably: the tile's rows, 4 KiB apart, crowd one L1 set
-    /// beside the B panel), into L2 as fast or up to 8 % faster. x86 only: .NET exposes no prefetch instruction on Arm, where
-    /// this is nothing.
+    /// L2: the C tile a long reduction will add to. L2, not L1: on Zen 5 (Avx512, input and weight gradients of 256 x 1024 x
+    /// 1024 and 256 x 784 x 256, short runs on a shared machine) prefetching into L1 gave a median of 189 GFLOP/s over 12
+    /// measurements against 198 over 20 with no prefetch (probably: the tile's rows, 4 KiB apart, crowd one L1 set beside
+    /// the B panel), into L2 198 over 24: no loss, no gain measurable there; issue 4 asked for it from a Zen 4 measurement.
+    /// x86 only: .NET exposes no prefetch instruction on Arm, where this is nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void PrefetchRows(ref float c, nint ldc, int rows, int floats)
