@@ -84,7 +84,7 @@ internal static partial class Gemm
                 if (packB)
                     for (int n = n0; n <= nEnd - nr; n += nr)
                         PackB<T, TVec>(ref Unsafe.Add(ref bp, n), N, ref Unsafe.Add(ref pb, (nint)(n - n0) * pn), pn);
-                var step = new OuterStep(p0, pn, n0, nEnd, N, accumulate || p0 > 0,
+                var step = new OuterStep(pn, n0, nEnd, N, accumulate || p0 > 0,
                     // The last chunk completes every element: its stores carry the epilogue.
                     fused && p0 + pn == P);
                 for (int m0 = 0; m0 < M; m0 += mc)
@@ -99,14 +99,13 @@ internal static partial class Gemm
     }
 
     /// <summary>One chunk of one column block of <see cref="OuterProduct"/>: what every A block of it shares.</summary>
-    /// <param name="P0">First p of the chunk.</param>
     /// <param name="Pn">Length of the chunk.</param>
     /// <param name="N0">First column of the block.</param>
     /// <param name="NEnd">End of the block's columns.</param>
     /// <param name="N">Columns of B and C (their row stride).</param>
     /// <param name="Add">Add to C (an earlier chunk or accumulate) rather than overwrite it.</param>
     /// <param name="Final">The last chunk of a fused product: apply the epilogue to each finished tile.</param>
-    private readonly record struct OuterStep(int P0, int Pn, int N0, int NEnd, int N, bool Add, bool Final);
+    private readonly record struct OuterStep(int Pn, int N0, int NEnd, int N, bool Add, bool Final);
 
     /// <summary>
     /// One packed A block (<paramref name="mb"/> rows of C from <paramref name="cm"/>) times the block's B panels: each
