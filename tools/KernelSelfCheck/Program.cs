@@ -103,7 +103,6 @@ foreach (int n in sizes)
     checks += 3;
 }
 
-// GEMMs through their internal entry points, switched with KernelDispatch.Use.
 // Long softmax rows (several chunks, a tail, +Inf in a later chunk, in place) against the scalar path.
 foreach (int width in new[] { 4096, 3 * 2048 + 37, 5 * 2048 + 3 })
 {
@@ -119,18 +118,24 @@ foreach (int width in new[] { 4096, 3 * 2048 + 37, 5 * 2048 + 3 })
     checks += 2;
 }
 
-for (int t = 0; t < 60; t++)
+// GEMMs through their internal entry points, switched with KernelDispatch.Use: random small shapes, then shapes that cross
+// every block of the blocked kernels on every path (outer product: A blocks of 256 / 126 / 64 rows, B column blocks of
+// 1024 / 512 / 256, reduction chunks of 128 / 256 / 512 on Avx512 / Avx2 / 4-float; Forward: packed X blocks of ~60 rows at
+// 1061 inputs), none of whose sizes is a multiple of a tile, a vector or a block.
+void CheckGemm(int rows, int inputs, int outputs)
 {
-    int rows = 1 + rnd.Next(40), inputs = 1 + rnd.Next(90), outputs = 1 + rnd.Next(40);
     float[] x = Rand(rows * inputs, 1f), w = Rand(outputs * inputs, 1f), b = Rand(outputs, 1f), dy = Rand(rows * outputs, 1f);
+    float[] dw0 = Rand(outputs * inputs, 5f), db0 = Rand(outputs, 5f);
     float[][] Run(KernelPath k)
     {
         KernelDispatch.Use(k);
-        float[] y = new float[rows * outputs], dx = new float[rows * inputs], dw = Rand(outputs * inputs, 5f), db = Rand(outputs, 5f);
+        float[] y = new float[rows * outputs], dx = new float[rows * inputs], dw = (float[])dw0.Clone(), db = (float[])db0.Clone();
+        float[] dwAcc = (float[])dw0.Clone(), dbAcc = (float[])db0.Clone();
         Gemm.Forward(x, w, b, y, rows, inputs, outputs);
         Gemm.InputGradient(dy, w, dx, rows, inputs, outputs);
         Gemm.WeightGradient(dy, x, dw, db, rows, inputs, outputs, accumulate: false);
-        return [y, dx, dw, db];
+        Gemm.WeightGradient(dy, x, dwAcc, dbAcc, rows, inputs, outputs, accumulate: true);
+        return [y, dx, dw, db, dwAcc, dbAcc];
     }
     float[][] s = Run(KernelPath.Scalar), v = Run(path);
     KernelDispatch.Use(path);
@@ -139,8 +144,15 @@ for (int t = 0; t < 60; t++)
     Compare($"gemm input-gradient {shape}", s[1], v[1], 0, 1e-5 * outputs);
     Compare($"gemm weight-gradient {shape}", s[2], v[2], 0, 1e-5 * rows);
     Compare($"gemm bias-gradient {shape}", s[3], v[3], 0, 1e-5 * rows);
-    checks += 4;
+    Compare($"gemm weight-gradient (accumulate) {shape}", s[4], v[4], 0, 1e-5 * (rows + 5));
+    Compare($"gemm bias-gradient (accumulate) {shape}", s[5], v[5], 0, 1e-5 * (rows + 5));
+    checks += 6;
 }
+for (int t = 0; t < 60; t++)
+    CheckGemm(1 + rnd.Next(40), 1 + rnd.Next(90), 1 + rnd.Next(40));
+CheckGemm(270, 1061, 140);
+CheckGemm(70, 300, 530);
+CheckGemm(530, 300, 70);
 
 // One sample through whole networks: Network.Predict's row-major GEMV path and FrozenNetwork's transposed panels
 // (several passes of output vectors past 64 outputs, softmax in registers up to one vector, the row kernel beyond).

@@ -10,14 +10,18 @@ namespace FastMlp.Benchmarks.Kernels;
 /// <summary>
 /// The three GEMM forms of a dense layer on the suite's shapes, once per kernel path this CPU supports, so one
 /// table shows the ISA ladder. Case is "rows/inputs x outputs"; FASTMLP_GEMM_CASES (comma-separated cases)
-/// restricts the cases, e.g. <c>FASTMLP_GEMM_CASES=256/784x256,1/64x32</c>. The GFLOP/s column is
-/// 2 rows inputs outputs / Mean.
+/// restricts the cases, e.g. <c>FASTMLP_GEMM_CASES=256/784x256,1/64x32</c>, and FASTMLP_GEMM_PATHS (comma-separated
+/// kernel paths) the paths, e.g. <c>FASTMLP_GEMM_PATHS=Avx512,Avx2</c> (the scalar path of the large shapes alone takes
+/// longer than the SIMD ones together). The GFLOP/s column is 2 rows inputs outputs / Mean.
 /// </summary>
 [Config(typeof(GemmConfig))]
 public class GemmBenchmarks
 {
     /// <summary>Environment variable that restricts <see cref="Cases"/>.</summary>
     public const string CasesVariable = "FASTMLP_GEMM_CASES";
+
+    /// <summary>Environment variable that restricts <see cref="Paths"/>.</summary>
+    public const string PathsVariable = "FASTMLP_GEMM_PATHS";
 
     private static readonly int[] s_batches = [1, 32, 256];
     private static readonly (int In, int Out)[] s_layers = [(64, 32), (32, 32), (32, 10), (784, 256), (256, 128), (128, 10), (1024, 1024), (1024, 10)];
@@ -34,8 +38,16 @@ public class GemmBenchmarks
         return s_batches.SelectMany(b => s_layers.Select(l => $"{b}/{l.In}x{l.Out}"));
     }
 
-    /// <summary>The kernel paths this CPU supports.</summary>
-    public static IEnumerable<KernelPath> Paths() => KernelDispatch.Available;
+    /// <summary>The kernel paths this CPU supports, or those of them FASTMLP_GEMM_PATHS names.</summary>
+    public static IEnumerable<KernelPath> Paths()
+    {
+        string? only = Environment.GetEnvironmentVariable(PathsVariable);
+        if (string.IsNullOrWhiteSpace(only))
+            return KernelDispatch.Available;
+        var named = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(n => Enum.Parse<KernelPath>(n, ignoreCase: true)).ToHashSet();
+        return KernelDispatch.Available.Where(named.Contains);
+    }
 
     /// <summary>rows/inputs x outputs.</summary>
     [ParamsSource(nameof(Cases))]

@@ -9,7 +9,9 @@ internal static partial class Gemm
     private const int XBlockBytes = 256 * 1024;
 
     /// <summary>
-    /// Forward on a batch: for each block of rows of X (kept in L2), for each block of 4 W rows (kept hot in L1),
+    /// Forward on a batch: for each block of rows of X (kept in L2; copied into the per-thread <see cref="Workspace"/> at a
+    /// 64-byte-aligned <see cref="PackedStride"/> when more than one group of W rows reads it, so that a 1024-float row stride
+    /// does not alias in L1), for each block of 4 W rows (kept hot in L1),
     /// every group of T.DotRows rows of X: DotRows x 4 dot products in vector accumulators, reduced along the inputs,
     /// then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum). The rows left over
     /// by a block go through 2-row tiles. Every output is summed in the same order whatever the tile and the
@@ -23,10 +25,20 @@ internal static partial class Gemm
         where T : struct, IGemmSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int fr = T.DotRows;
-        int rowBlock = Math.Max(fr, XBlockBytes / sizeof(float) / Math.Max(inputs, 1) / fr * fr);
+        // With one group of W rows the X block is read once: a copy would cost more than it saves.
+        bool pack = outputs > 4;
+        int stride = pack ? PackedStride(inputs) : inputs;
+        int rowBlock = ForwardRowBlock(fr, rows, stride);
+        ref float xp = ref pack ? ref Workspace(rowBlock * stride) : ref x;
         for (int r0 = 0; r0 < rows; r0 += rowBlock)
         {
-            int rEnd = Math.Min(rows, r0 + rowBlock);
+            int nb = Math.Min(rowBlock, rows - r0);
+            ref float xb = ref Unsafe.Add(ref x, (nint)r0 * inputs);
+            if (pack)
+                PackRows<T, TVec>(ref xb, inputs, ref xp, stride, nb);
+            else
+                xp = ref xb;
+            ref float yb = ref Unsafe.Add(ref y, (nint)r0 * outputs);
             for (int o = 0; o < outputs; o += 4)
             {
                 int no = Math.Min(4, outputs - o);
@@ -35,18 +47,35 @@ internal static partial class Gemm
                 ref float w2 = ref Unsafe.Add(ref w, (nint)Math.Min(o + 2, outputs - 1) * inputs);
                 ref float w3 = ref Unsafe.Add(ref w, (nint)Math.Min(o + 3, outputs - 1) * inputs);
                 ref float bo = ref Unsafe.Add(ref b, o);
-                ref float yo = ref Unsafe.Add(ref y, o);
-                int r = r0;
-                for (; r <= rEnd - fr; r += fr)
+                ref float yo = ref Unsafe.Add(ref yb, o);
+                int r = 0;
+                for (; r <= nb - fr; r += fr)
                 {
                     // T.DotRows is a JIT-time constant: one of these calls survives, a tile method compiled for that height.
-                    if (fr == 4) DotTile<T, TVec, Rows4, TOp>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no, op);
-                    else if (fr == 3) DotTile<T, TVec, Rows3, TOp>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no, op);
-                    else DotTile<T, TVec, Rows2, TOp>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no, op);
+                    if (fr == 4) DotTile<T, TVec, Rows4, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, inputs, outputs, no, op);
+                    else if (fr == 3) DotTile<T, TVec, Rows3, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, inputs, outputs, no, op);
+                    else DotTile<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, inputs, outputs, no, op);
                 }
-                for (; r < rEnd; r += 2)
-                    DotTile<T, TVec, Rows2, TOp>(ref x, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, rEnd, inputs, outputs, no, op);
+                for (; r < nb; r += 2)
+                    DotTile<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, inputs, outputs, no, op);
             }
+        }
+    }
+
+    /// <summary>Copies <paramref name="count"/> rows of <paramref name="length"/> floats to dst at row stride dstStride.</summary>
+    private static void PackRows<T, TVec>(ref float src, int length, ref float dst, int dstStride, int count)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
+    {
+        int width = T.Width;
+        for (int r = 0; r < count; r++)
+        {
+            ref float s = ref Unsafe.Add(ref src, (nint)r * length);
+            ref float d = ref Unsafe.Add(ref dst, (nint)r * dstStride);
+            int k = 0;
+            for (; k <= length - width; k += width)
+                T.Store(T.Load(ref Unsafe.Add(ref s, k)), ref Unsafe.Add(ref d, k));
+            for (; k < length; k++)
+                Unsafe.Add(ref d, k) = Unsafe.Add(ref s, k);
         }
     }
 
@@ -56,17 +85,17 @@ internal static partial class Gemm
     /// (a runtime height would keep every branch). The tile's results (bias added) are put through op together before
     /// they are stored.
     /// </summary>
-    private static void DotTile<T, TVec, TRows, TOp>(ref float x, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
+    private static void DotTile<T, TVec, TRows, TOp>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
         int r, int rEnd, int inputs, int outputs, int no, TOp op)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant where TOp : struct, IUnaryOp
     {
         int width = T.Width;
         int fr = TRows.Value;
         int last = rEnd - 1;
-        ref float x0 = ref Unsafe.Add(ref x, (nint)r * inputs);
-        ref float x1 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 1, last) * inputs);
-        ref float x2 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 2, last) * inputs);
-        ref float x3 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 3, last) * inputs);
+        ref float x0 = ref Unsafe.Add(ref x, (nint)r * xStride);
+        ref float x1 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 1, last) * xStride);
+        ref float x2 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 2, last) * xStride);
+        ref float x3 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 3, last) * xStride);
         TVec a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
         TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
         TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;

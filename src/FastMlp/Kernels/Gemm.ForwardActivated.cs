@@ -92,7 +92,7 @@ internal static partial class Gemm
             return;
         }
         // DotForward's own row block (its X panel in L2); a row's results do not depend on the blocking.
-        int block = Math.Max(T.DotRows, XBlockBytes / sizeof(float) / Math.Max(inputs, 1) / T.DotRows * T.DotRows);
+        int block = ForwardRowBlock(T.DotRows, rows, PackedStride(inputs));
         for (int r0 = 0; r0 < rows; r0 += block)
         {
             int n = Math.Min(block, rows - r0);

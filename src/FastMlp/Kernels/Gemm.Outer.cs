@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace FastMlp.Kernels;
 
@@ -9,22 +10,42 @@ internal static partial class Gemm
     /// <summary>Reduction chunk of the outer-product kernel: a B panel of chunk x 2 vectors is 16 KiB (half of L1).</summary>
     private const int PanelBytes = 16 * 1024;
 
-    /// <summary>Floats of the packed A block (48 KiB, on the stack): chunk x (a multiple of the tile height) rows.</summary>
-    private const int PackFloats = 12 * 1024;
+    /// <summary>
+    /// Bytes of the packed A block (chunk x a multiple of the tile height rows), which stays in L2 while every B panel of the
+    /// packed B block sweeps over it: 256 rows on Avx512 (chunk 128), 126 on Avx2 (chunk 256), 64 on the 4-float paths.
+    /// </summary>
+    private const int ABlockBytes = 128 * 1024;
+
+    /// <summary>
+    /// Bytes of the packed B block (chunk x a multiple of 2 vectors columns): with the A block it fits the 1 MiB L2 of
+    /// Zen 4 and Zen 5, and holds a whole 1024-wide chunk on Avx512 (512 columns on Avx2, 256 on the 4-float paths, whose
+    /// chunks are longer).
+    /// </summary>
+    private const int BBlockBytes = 512 * 1024;
+
+    /// <summary>
+    /// Chunks at least this long prefetch the C tile they add to before their reduction: the reduction then hides the miss
+    /// (C of a 256 x 1024 product, 1 MiB, does not stay in L2 beside the packed blocks). A shorter chunk's reduction is too
+    /// short to hide it, and the prefetches would only add instructions to a loop that is already short.
+    /// </summary>
+    private const int PrefetchMinChunk = 64;
 
     /// <summary>
     /// C[m, n] = (accumulate ? C[m, n] : 0) + sum_p A(m, p) B[p, n], with A(m, p) = a[m * sm + p * sp], B [P x N] and
-    /// C [M x N] row-major. The reduction is cut into chunks whose B panel (chunk x 2 vectors) is 16 KiB; within a
-    /// chunk, A is packed per block of rows (<see cref="PackFloats"/> floats on the stack) into tiles of T.TileRows rows laid out p-major
-    /// (the broadcasts of one step are adjacent), and each 2-vector column panel of B is reused by every tile (copied
-    /// contiguous first when three or more tiles share it). M == 1 goes to <see cref="OuterRow"/>.
-    /// Each C element is still summed over p in order, so the result does not depend on the tile size.
+    /// C [M x N] row-major, blocked as BLIS does. The columns are cut into blocks of <see cref="BBlockBytes"/> per chunk
+    /// and the reduction into chunks whose B panel (chunk x 2 vectors) is 16 KiB; per column block and chunk, B is packed
+    /// once into the per-thread workspace, panel after panel (each panel contiguous, 64-byte aligned: read in sequence, no
+    /// 4 KiB-stride aliasing in L1), then A is walked in blocks of <see cref="ABlockBytes"/> (L2), each packed into tiles
+    /// of T.TileRows rows laid out p-major (the broadcasts of one step are adjacent), and every tile of the block is
+    /// multiplied by each B panel in turn (the panel stays in L1). M == 1 goes to <see cref="OuterRow"/>.
+    /// Each C element is still summed over p in order within a chunk and the chunk partials added to it in order, so the
+    /// result depends neither on the tile nor on any block size.
     /// The epilogue <paramref name="epi"/> (<see cref="NoDerivativeOp"/> for none) is applied, with the element Y[m, n] of
     /// <paramref name="y"/> (laid out as C), to each tile of results as soon as the last chunk has been added to it:
     /// C = epi(Y, C), the input gradient times the activation derivative of the layer below. It needs M &gt; 1 and P &gt; 0
     /// (<see cref="OuterRow"/> has no epilogue; the fused entry point sends one row and empty reductions the two-pass way).
+    /// Holds the <see cref="Workspace"/> throughout: nothing it calls may use it.
     /// </summary>
-    [SkipLocalsInit]
     private static void OuterProduct<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float bm, ref float c, int M, int N, int P, bool accumulate,
         ref float y, TEpi epi)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
@@ -37,89 +58,133 @@ internal static partial class Gemm
             if (!accumulate) MemoryMarshal.CreateSpan(ref c, M * N).Clear();
             return;
         }
-        int width = T.Width;
+        int nr = 2 * T.Width;
         int mr = T.TileRows;
-        int chunk = PanelBytes / (2 * width * sizeof(float));
+        int chunk = PanelBytes / (nr * sizeof(float));
         if (M == 1)
         {
             OuterRow<T, TVec>(ref a, sp, ref bm, ref c, N, P, chunk, accumulate);
             return;
         }
-        // Rows per packed block: 96 on Avx512 (chunk 128), 48 on Avx2 (chunk 256), 24 on the 4-float paths (chunk 512).
-        int packRows = PackFloats / chunk / mr * mr;
-        Span<float> packed = stackalloc float[PackFloats];
-        ref float pa = ref MemoryMarshal.GetReference(packed);
-        // One B panel (chunk x 2 vectors) copied contiguous when three or more tiles share it: read in sequence, no 4 KiB-stride
-        // aliasing in L1 (for one or two tiles the copy costs more than it saves: measured on 1024 x 10).
-        Span<float> panel = stackalloc float[PanelBytes / sizeof(float)];
-        ref float pb = ref MemoryMarshal.GetReference(panel);
-        for (int p0 = 0; p0 < P; p0 += chunk)
+        int mc = EvenBlock(M, ABlockBytes / sizeof(float) / chunk, mr);
+        int nc = EvenBlock(N, BBlockBytes / sizeof(float) / chunk, nr);
+        // B is packed when three or more tiles share each panel: for one or two the copy costs more than it saves (measured
+        // on 1024 x 10); they read the panel in place.
+        bool packB = (M + mr - 1) / mr > 2;
+        ref float pa = ref Workspace(mc * chunk + (packB ? nc * chunk : 0));
+        // The packed B block follows the A block (64-byte aligned: mc * chunk is a multiple of 16 floats).
+        ref float pb = ref packB ? ref Unsafe.Add(ref pa, (nint)mc * chunk) : ref pa;
+        for (int n0 = 0; n0 < N; n0 += nc)
         {
-            int pn = Math.Min(chunk, P - p0);
-            bool add = accumulate || p0 > 0;
-            // The last chunk completes every element: its stores carry the epilogue.
-            bool final = fused && p0 + pn == P;
-            ref float ap = ref Unsafe.Add(ref a, p0 * sp);
-            ref float bp = ref Unsafe.Add(ref bm, (nint)p0 * N);
-            for (int m0 = 0; m0 < M; m0 += packRows)
+            int nEnd = Math.Min(N, n0 + nc);
+            for (int p0 = 0; p0 < P; p0 += chunk)
             {
-                int mb = Math.Min(packRows, M - m0);
-                int tiles = (mb + mr - 1) / mr;
-                PackA(ref ap, sm, sp, ref pa, m0, M, tiles, mr, pn);
-                ref float cm = ref Unsafe.Add(ref c, (nint)m0 * N);
-                ref float ym = ref Unsafe.Add(ref y, (nint)m0 * N);
-                nint tileSize = (nint)mr * pn;
-                int n = 0;
-                for (; n <= N - 2 * width; n += 2 * width)
+                int pn = Math.Min(chunk, P - p0);
+                ref float bp = ref Unsafe.Add(ref bm, (nint)p0 * N);
+                if (packB)
+                    for (int n = n0; n <= nEnd - nr; n += nr)
+                        PackB<T, TVec>(ref Unsafe.Add(ref bp, n), N, ref Unsafe.Add(ref pb, (nint)(n - n0) * pn), pn);
+                var step = new OuterStep(pn, n0, nEnd, N, accumulate || p0 > 0,
+                    // The last chunk completes every element: its stores carry the epilogue.
+                    fused && p0 + pn == P);
+                for (int m0 = 0; m0 < M; m0 += mc)
                 {
-                    ref float bn = ref Unsafe.Add(ref bp, n);
-                    if (tiles > 2)
-                    {
-                        PackB<T, TVec>(ref bn, N, ref pb, pn);
-                        for (int t = 0; t < tiles; t++)
-                        {
-                            OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref pb, 2 * width,
-                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
-                            if (final)
-                                EpilogueTile<T, TVec, TEpi>(ref Unsafe.Add(ref cm, (nint)t * mr * N + n), ref Unsafe.Add(ref ym, (nint)t * mr * N + n),
-                                    N, Math.Min(mr, mb - t * mr), 2, epi);
-                        }
-                    }
-                    else
-                        for (int t = 0; t < tiles; t++)
-                        {
-                            OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref bn, N,
-                                ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
-                            if (final)
-                                EpilogueTile<T, TVec, TEpi>(ref Unsafe.Add(ref cm, (nint)t * mr * N + n), ref Unsafe.Add(ref ym, (nint)t * mr * N + n),
-                                    N, Math.Min(mr, mb - t * mr), 2, epi);
-                        }
+                    int tiles = (Math.Min(mc, M - m0) + mr - 1) / mr;
+                    PackA(ref Unsafe.Add(ref a, p0 * sp), sm, sp, ref pa, m0, M, tiles, mr, pn);
+                    OuterBlock<T, TVec, TEpi>(ref pa, packB, ref pb, ref bp, ref Unsafe.Add(ref c, (nint)m0 * N), ref Unsafe.Add(ref y, (nint)m0 * N),
+                        Math.Min(mc, M - m0), step, epi);
                 }
-                for (; n <= N - width; n += width)
-                    for (int t = 0; t < tiles; t++)
-                    {
-                        OuterPacked1<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref Unsafe.Add(ref bp, n), N,
-                            ref Unsafe.Add(ref cm, (nint)t * mr * N + n), N, Math.Min(mr, mb - t * mr), pn, add);
-                        if (final)
-                            EpilogueTile<T, TVec, TEpi>(ref Unsafe.Add(ref cm, (nint)t * mr * N + n), ref Unsafe.Add(ref ym, (nint)t * mr * N + n),
-                                N, Math.Min(mr, mb - t * mr), 1, epi);
-                    }
-                int columnTail = n;
-                for (; n < N; n++)
-                    for (int m = 0; m < mb; m++)
-                    {
-                        ref float at = ref Unsafe.Add(ref pa, (m / mr) * tileSize + m % mr);
-                        float sum = 0f;
-                        for (int p = 0; p < pn; p++)
-                            sum += Unsafe.Add(ref at, (nint)p * mr) * Unsafe.Add(ref bp, (nint)p * N + n);
-                        ref float cmn = ref Unsafe.Add(ref cm, (nint)m * N + n);
-                        cmn = add ? cmn + sum : sum;
-                    }
-                if (final && columnTail < N)
-                    for (int m = 0; m < mb; m++)
-                        EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cm, (nint)m * N + columnTail), ref Unsafe.Add(ref ym, (nint)m * N + columnTail),
-                            N - columnTail, epi);
             }
+        }
+    }
+
+    /// <summary>One chunk of one column block of <see cref="OuterProduct"/>: what every A block of it shares.</summary>
+    /// <param name="Pn">Length of the chunk.</param>
+    /// <param name="N0">First column of the block.</param>
+    /// <param name="NEnd">End of the block's columns.</param>
+    /// <param name="N">Columns of B and C (their row stride).</param>
+    /// <param name="Add">Add to C (an earlier chunk or accumulate) rather than overwrite it.</param>
+    /// <param name="Final">The last chunk of a fused product: apply the epilogue to each finished tile.</param>
+    private readonly record struct OuterStep(int Pn, int N0, int NEnd, int N, bool Add, bool Final);
+
+    /// <summary>
+    /// One packed A block (<paramref name="mb"/> rows of C from <paramref name="cm"/>) times the block's B panels: each
+    /// panel (packed at <paramref name="pb"/>, or read in place from <paramref name="bp"/>) by every tile of the block,
+    /// then the columns past the last whole panel (1 vector, then scalars) from B in place.
+    /// </summary>
+    private static void OuterBlock<T, TVec, TEpi>(ref float pa, bool packB, ref float pb, ref float bp, ref float cm, ref float ym, int mb,
+        OuterStep s, TEpi epi)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
+    {
+        int width = T.Width;
+        int mr = T.TileRows;
+        int tiles = (mb + mr - 1) / mr;
+        int pn = s.Pn;
+        nint N = s.N;
+        nint tileSize = (nint)mr * pn;
+        bool prefetch = s.Add && pn >= PrefetchMinChunk;
+        int n = s.N0;
+        for (; n <= s.NEnd - 2 * width; n += 2 * width)
+        {
+            ref float bn = ref packB ? ref Unsafe.Add(ref pb, (nint)(n - s.N0) * pn) : ref Unsafe.Add(ref bp, n);
+            nint ldb = packB ? 2 * width : N;
+            for (int t = 0; t < tiles; t++)
+            {
+                ref float ct = ref Unsafe.Add(ref cm, t * mr * N + n);
+                int rows = Math.Min(mr, mb - t * mr);
+                if (prefetch)
+                    PrefetchRows(ref ct, N, rows, 2 * width);
+                OuterPacked2<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref bn, ldb, ref ct, N, rows, pn, s.Add);
+                if (s.Final)
+                    EpilogueTile<T, TVec, TEpi>(ref ct, ref Unsafe.Add(ref ym, t * mr * N + n), N, rows, 2, epi);
+            }
+        }
+        for (; n <= s.NEnd - width; n += width)
+            for (int t = 0; t < tiles; t++)
+            {
+                ref float ct = ref Unsafe.Add(ref cm, t * mr * N + n);
+                int rows = Math.Min(mr, mb - t * mr);
+                OuterPacked1<T, TVec>(ref Unsafe.Add(ref pa, t * tileSize), ref Unsafe.Add(ref bp, n), N, ref ct, N, rows, pn, s.Add);
+                if (s.Final)
+                    EpilogueTile<T, TVec, TEpi>(ref ct, ref Unsafe.Add(ref ym, t * mr * N + n), N, rows, 1, epi);
+            }
+        int columnTail = n;
+        for (; n < s.NEnd; n++)
+            for (int m = 0; m < mb; m++)
+            {
+                ref float at = ref Unsafe.Add(ref pa, (m / mr) * tileSize + m % mr);
+                float sum = 0f;
+                for (int p = 0; p < pn; p++)
+                    sum += Unsafe.Add(ref at, (nint)p * mr) * Unsafe.Add(ref bp, p * N + n);
+                ref float cmn = ref Unsafe.Add(ref cm, m * N + n);
+                cmn = s.Add ? cmn + sum : sum;
+            }
+        if (s.Final && columnTail < s.NEnd)
+            for (int m = 0; m < mb; m++)
+                EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cm, m * N + columnTail), ref Unsafe.Add(ref ym, m * N + columnTail),
+                    s.NEnd - columnTail, epi);
+    }
+
+    /// <summary>
+    /// Prefetches <paramref name="rows"/> rows of <paramref name="floats"/> floats (row stride <paramref name="ldc"/>) into
+    /// L2: the C tile a long reduction will add to. L2, not L1: on Zen 5 (Avx512, input and weight gradients of 256 x 1024 x
+    /// 1024 and 256 x 784 x 256, short runs on a shared machine) prefetching into L1 gave a median of 189 GFLOP/s over 12
+    /// measurements against 198 over 20 with no prefetch (probably: the tile's rows, 4 KiB apart, crowd one L1 set beside
+    /// the B panel), into L2 198 over 24: no loss, no gain measurable there; issue 4 asked for it from a Zen 4 measurement.
+    /// x86 only: .NET exposes no prefetch instruction on Arm, where this is nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchRows(ref float c, nint ldc, int rows, int floats)
+    {
+        if (!Sse.IsSupported) return;
+        for (int m = 0; m < rows; m++)
+        {
+            // A prefetch never faults and a moved array only makes it useless, so the unpinned address is safe.
+            byte* row = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref c, m * ldc));
+            for (int b = 0; b < floats * sizeof(float); b += 64)
+                Sse.Prefetch1(row + b);
+            // The last line, when the row does not start on a cache line.
+            Sse.Prefetch1(row + floats * sizeof(float) - 1);
         }
     }
 
@@ -224,178 +289,5 @@ internal static partial class Gemm
                         Unsafe.Add(ref di, (nint)p * mr) = Unsafe.Add(ref src, p * sp);
             }
         }
-    }
-
-    /// <summary>T.TileRows rows x 2 vectors of C from a packed A tile; only the first <paramref name="rows"/> rows are stored.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterPacked2<T, TVec>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
-    {
-        int width = T.Width;
-        int mr = T.TileRows;
-        TVec c00 = T.Zero, c01 = T.Zero, c10 = T.Zero, c11 = T.Zero, c20 = T.Zero, c21 = T.Zero, c30 = T.Zero, c31 = T.Zero;
-        TVec c40 = T.Zero, c41 = T.Zero, c50 = T.Zero, c51 = T.Zero, c60 = T.Zero, c61 = T.Zero, c70 = T.Zero, c71 = T.Zero;
-        ref float ap = ref a;
-        ref float bp = ref b;
-        for (int p = 0; p < pn; p++)
-        {
-            TVec b0 = T.Load(ref bp);
-            TVec b1 = T.Load(ref Unsafe.Add(ref bp, width));
-            TVec av = T.Splat(ap);
-            c00 = T.MulAdd(av, b0, c00);
-            c01 = T.MulAdd(av, b1, c01);
-            av = T.Splat(Unsafe.Add(ref ap, 1));
-            c10 = T.MulAdd(av, b0, c10);
-            c11 = T.MulAdd(av, b1, c11);
-            av = T.Splat(Unsafe.Add(ref ap, 2));
-            c20 = T.MulAdd(av, b0, c20);
-            c21 = T.MulAdd(av, b1, c21);
-            av = T.Splat(Unsafe.Add(ref ap, 3));
-            c30 = T.MulAdd(av, b0, c30);
-            c31 = T.MulAdd(av, b1, c31);
-            if (mr > 4)
-            {
-                av = T.Splat(Unsafe.Add(ref ap, 4));
-                c40 = T.MulAdd(av, b0, c40);
-                c41 = T.MulAdd(av, b1, c41);
-                av = T.Splat(Unsafe.Add(ref ap, 5));
-                c50 = T.MulAdd(av, b0, c50);
-                c51 = T.MulAdd(av, b1, c51);
-            }
-            if (mr > 6)
-            {
-                av = T.Splat(Unsafe.Add(ref ap, 6));
-                c60 = T.MulAdd(av, b0, c60);
-                c61 = T.MulAdd(av, b1, c61);
-                av = T.Splat(Unsafe.Add(ref ap, 7));
-                c70 = T.MulAdd(av, b0, c70);
-                c71 = T.MulAdd(av, b1, c71);
-            }
-            ap = ref Unsafe.Add(ref ap, mr);
-            bp = ref Unsafe.Add(ref bp, ldb);
-        }
-        StoreC2<T, TVec>(ref c, c00, c01, add);
-        if (rows > 1) StoreC2<T, TVec>(ref Unsafe.Add(ref c, ldc), c10, c11, add);
-        if (rows > 2) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, add);
-        if (rows > 3) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, add);
-        if (mr > 4)
-        {
-            if (rows > 4) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, add);
-            if (rows > 5) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, add);
-        }
-        if (mr > 6)
-        {
-            if (rows > 6) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, add);
-            if (rows > 7) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, add);
-        }
-    }
-
-    /// <summary>T.TileRows rows x 1 vector of C (the column tail of <see cref="OuterPacked2"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OuterPacked1<T, TVec>(ref float a, ref float b, nint ldb, ref float c, nint ldc, int rows, int pn, bool add)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
-    {
-        int mr = T.TileRows;
-        TVec c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero, c4 = T.Zero, c5 = T.Zero, c6 = T.Zero, c7 = T.Zero;
-        ref float ap = ref a;
-        ref float bp = ref b;
-        for (int p = 0; p < pn; p++)
-        {
-            TVec b0 = T.Load(ref bp);
-            c0 = T.MulAdd(T.Splat(ap), b0, c0);
-            c1 = T.MulAdd(T.Splat(Unsafe.Add(ref ap, 1)), b0, c1);
-            c2 = T.MulAdd(T.Splat(Unsafe.Add(ref ap, 2)), b0, c2);
-            c3 = T.MulAdd(T.Splat(Unsafe.Add(ref ap, 3)), b0, c3);
-            if (mr > 4)
-            {
-                c4 = T.MulAdd(T.Splat(Unsafe.Add(ref ap, 4)), b0, c4);
-                c5 = T.MulAdd(T.Splat(Unsafe.Add(ref ap, 5)), b0, c5);
-            }
-            if (mr > 6)
-            {
-                c6 = T.MulAdd(T.Splat(Unsafe.Add(ref ap, 6)), b0, c6);
-                c7 = T.MulAdd(T.Splat(Unsafe.Add(ref ap, 7)), b0, c7);
-            }
-            ap = ref Unsafe.Add(ref ap, mr);
-            bp = ref Unsafe.Add(ref bp, ldb);
-        }
-        StoreC1<T, TVec>(ref c, c0, add);
-        if (rows > 1) StoreC1<T, TVec>(ref Unsafe.Add(ref c, ldc), c1, add);
-        if (rows > 2) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 2 * ldc), c2, add);
-        if (rows > 3) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 3 * ldc), c3, add);
-        if (mr > 4)
-        {
-            if (rows > 4) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 4 * ldc), c4, add);
-            if (rows > 5) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 5 * ldc), c5, add);
-        }
-        if (mr > 6)
-        {
-            if (rows > 6) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 6 * ldc), c6, add);
-            if (rows > 7) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c7, add);
-        }
-    }
-
-    /// <summary>
-    /// The epilogue on a finished tile of C: rows x (<paramref name="vectors"/> vectors), C = epi(Y, C), right after the tile's
-    /// last store (the loads are forwarded from those stores or hit L1). Kept out of line on purpose: inlined into the
-    /// micro-kernel, its extra live values made the JIT spill the accumulators inside the reduction loop (measured).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void EpilogueTile<T, TVec, TEpi>(ref float c, ref float y, nint ldc, int rows, int vectors, TEpi epi)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
-    {
-        int width = T.Width;
-        for (int m = 0; m < rows; m++)
-        {
-            ref float cr = ref Unsafe.Add(ref c, m * ldc);
-            ref float yr = ref Unsafe.Add(ref y, m * ldc);
-            T.Store(T.ApplyBinary(epi, T.Load(ref yr), T.Load(ref cr)), ref cr);
-            if (vectors > 1)
-            {
-                ref float c1 = ref Unsafe.Add(ref cr, width);
-                T.Store(T.ApplyBinary(epi, T.Load(ref Unsafe.Add(ref yr, width)), T.Load(ref c1)), ref c1);
-            }
-        }
-    }
-
-    /// <summary>
-    /// The epilogue on the <paramref name="count"/> (&lt; T.Width) finished columns of one row past the last whole vector:
-    /// through a zero-padded vector, so they get the vector operator as every other element does (the scalar
-    /// <see cref="IBinaryOp"/> overloads compute in double and would not match the two-pass result).
-    /// </summary>
-    [SkipLocalsInit]
-    private static void EpilogueTail<T, TVec, TEpi>(ref float c, ref float y, int count, TEpi epi)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
-    {
-        int width = T.Width;
-        Span<float> buf = stackalloc float[2 * width];
-        buf.Clear();
-        MemoryMarshal.CreateReadOnlySpan(ref y, count).CopyTo(buf);
-        MemoryMarshal.CreateReadOnlySpan(ref c, count).CopyTo(buf.Slice(width));
-        ref float pb = ref MemoryMarshal.GetReference(buf);
-        T.Store(T.ApplyBinary(epi, T.Load(ref pb), T.Load(ref Unsafe.Add(ref pb, width))), ref pb);
-        buf.Slice(0, count).CopyTo(MemoryMarshal.CreateSpan(ref c, count));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreC2<T, TVec>(ref float c, TVec v0, TVec v1, bool add)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
-    {
-        ref float c1 = ref Unsafe.Add(ref c, T.Width);
-        if (add)
-        {
-            v0 = T.Add(T.Load(ref c), v0);
-            v1 = T.Add(T.Load(ref c1), v1);
-        }
-        T.Store(v0, ref c);
-        T.Store(v1, ref c1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreC1<T, TVec>(ref float c, TVec v, bool add)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
-    {
-        if (add) v = T.Add(T.Load(ref c), v);
-        T.Store(v, ref c);
     }
 }

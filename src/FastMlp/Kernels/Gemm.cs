@@ -19,18 +19,21 @@ namespace FastMlp.Kernels;
 /// 2 on the 4-float paths: 16, 12 or 8 vector accumulators), reducing along the inputs with vector multiply-adds, then
 /// the four horizontal sums of a row at once (<c>IGemmSimd.Sum4</c>, which adds exactly as the path's <c>Sum</c>
 /// does, in a tree each path spells out); W needs no packing because its rows are already contiguous along the
-/// reduction. Rows are processed in blocks whose X panel (about 256 KiB) stays in L2 while the W blocks sweep over
-/// it; the rows a block leaves over go through 2-row tiles. Rows == 1 (one sample, the latency path) is a GEMV: 8
+/// reduction. Rows are processed in blocks whose X panel (about 256 KiB, copied into the per-thread workspace at an
+/// aligned stride that is no multiple of 1 KiB) stays in L2 while the W blocks sweep over it; the rows a block leaves
+/// over go through 2-row tiles. Rows == 1 (one sample, the latency path) is a GEMV: 8
 /// rows of W at a time, one accumulator each, with no packing and no set-up, summing in the batch kernel's order
 /// (lane-wise vector chains, <c>Sum</c>, the scalar tail, the bias: neither the tile nor the blocking changes it),
 /// so that Predict and a batched Forward agree bitwise.
-/// InputGradient and WeightGradient (Gemm.Outer.cs) are the same outer-product micro-kernel: a TileRows x (2 vectors)
+/// InputGradient and WeightGradient (Gemm.Outer.cs, tiles in Gemm.OuterTiles.cs) are the same outer-product micro-kernel: a TileRows x (2 vectors)
 /// tile of the result (TileRows = 8 on Avx512, 6 on Avx2, 4 on the 4-float paths; a static abstract constant of the
 /// path struct that the JIT folds), updated by broadcasting TileRows elements of A and loading 2 vectors of a row of
-/// W (or X). The reduction dimension is cut into chunks of a length fixed per path (the B panel, chunk x 2 vectors,
-/// is 16 KiB); per chunk A is packed, a block of rows at a time, into a 48 KiB stack buffer with each tile's
-/// broadcasts adjacent, and when three or more tiles share a B panel it is copied contiguous (16 KiB on the stack)
-/// so that its rows are read in sequence and do not alias in L1 (a 1024-float row stride is 4 KiB). One row of A
+/// W (or X), blocked as BLIS does. The reduction dimension is cut into chunks of a length fixed per path (the B panel,
+/// chunk x 2 vectors, is 16 KiB) and the columns into blocks of 512 KiB per chunk; per chunk and column block B is
+/// packed once, panel after panel, into the per-thread workspace (contiguous, aligned: read in sequence, no 4 KiB
+/// aliasing in L1; skipped when fewer than three tiles share a panel), then A is walked in blocks of about 128 KiB (L2),
+/// each packed with each tile's broadcasts adjacent, and each B panel (L1) meets every tile of the block. C tiles that a
+/// long chunk adds to are prefetched into L2 before its reduction. One row of A
 /// (InputGradient of one sample) has its own kernel, 1 row x 4 vectors, with the same chunks and column tails. Each
 /// result element is summed over the reduction in order, chunk partials added to it in order, whatever the tile, so
 /// a block of rows (or of dW's output rows) computed alone equals the whole bitwise.
@@ -38,8 +41,9 @@ namespace FastMlp.Kernels;
 /// <para>
 /// Edges: a partial block of rows or outputs re-reads the last valid row (clamped pointers) and stores only the
 /// valid results, so one kernel serves every size; inputs that are not a multiple of the vector width finish with
-/// a scalar loop. No path reads an output buffer unless it accumulates; none allocates (the outer product's packed A
-/// block and B panel live on the stack) or branches on data values.
+/// a scalar loop. No path reads an output buffer unless it accumulates, branches on data values, or allocates after
+/// a thread's first call: the packed blocks live in a per-thread workspace (Gemm.Workspace.cs) that grows once, and
+/// that only one kernel holds at a time (no kernel that holds it calls another that uses it).
 /// Fused multiply-add: Avx512, Avx2 and Neon fuse; Vector128 and Scalar multiply then add. Results are exactly
 /// reproducible within one path (the summation order depends only on the shapes).
 /// </para>

@@ -30,10 +30,11 @@ public class FusedInputGradientTests
     {
         foreach (var shape in FusedForwardTests.Shapes())
             yield return shape;
-        // Reductions across the chunk (128 on AVX-512, 256 on AVX2, 512 on Vector128), row blocks past one packed block
-        // (96, 48, 24 rows), and enough tiles to share a copied B panel.
+        // Reductions across the chunk (128 on AVX-512, 256 on AVX2, 512 on Vector128), row blocks past one A block
+        // (256, 126, 64 rows: Gemm.Blocking), and enough tiles to share a packed B panel.
         yield return (7, 37, 530);
         yield return (100, 67, 20);
+        yield return (300, 67, 20);
         yield return (50, 33, 300);
         yield return (0, 5, 3);
         yield return (4, 0, 3);

@@ -35,6 +35,12 @@ public class GemmKernelTests
         yield return (530, 37, 5);
         yield return (3, 35, 530);
         yield return (1, 784, 10);
+        // The outer product's blocks on every path (A blocks of 256 / 126 / 64 rows, B blocks of 1024 / 512 / 256 columns,
+        // chunks of 128 / 256 / 512 on Avx512 / Avx2 / 4-float): dX of 270 x 1061 x 140 crosses the A block on all, the
+        // column block on all, the chunk on Avx512; its dW the chunk on Avx2. 70 x 300 x 530 crosses the 4-float A block,
+        // column block and chunk in dX, the Avx512 A block in dW. 1061 is no multiple of any tile, vector or block.
+        yield return (270, 1061, 140);
+        yield return (70, 300, 530);
         yield return (0, 5, 3);
         yield return (4, 0, 3);
         yield return (4, 5, 0);
@@ -169,7 +175,9 @@ public class GemmKernelTests
     {
         // Parallel training computes a layer's dw in blocks of output rows from column blocks of dy (row stride =
         // the layer's outputs); the result must not depend on the blocking.
-        foreach (var (rows, inputs, outputs) in new[] { (37, 70, 19), (256, 33, 40), (5, 16, 67), (300, 129, 24) })
+        // The last two: the whole has several A blocks, B column blocks and chunks and packs B; the blocks of at most 16
+        // outputs have two tiles or fewer and read B in place.
+        foreach (var (rows, inputs, outputs) in new[] { (37, 70, 19), (256, 33, 40), (5, 16, 67), (300, 129, 24), (270, 1061, 140), (530, 300, 70) })
         {
             float[] dy = Random(rows * outputs, rows), x = Random(rows * inputs, inputs);
             float[] whole = new float[outputs * inputs], wholeBias = new float[outputs];
@@ -186,6 +194,39 @@ public class GemmKernelTests
         }
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.WeightGradient(new float[8], new float[4], new float[8], new float[4], 2, 2, 4, false, dyStride: 3));
         Assert.Contains("stride", e.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Row_blocks_of_a_batch_equal_the_whole_bitwise(KernelPath path)
+    {
+        // Training splits the batch across threads: Forward, InputGradient and the fused input gradient of a block of rows
+        // alone must equal those rows of the whole batch, whatever X row blocks, A blocks, B column blocks and chunks each
+        // call cuts (the whole crosses all of them; see Shapes). Block sizes 1..100, none a multiple of a tile.
+        int seed = 900;
+        foreach (var (rows, inputs, outputs) in new[] { (270, 1061, 140), (70, 300, 530) })
+        {
+            float[] x = Random(rows * inputs, ++seed), w = Random(outputs * inputs, ++seed), b = Random(outputs, ++seed);
+            float[] dy = Random(rows * outputs, ++seed), below = Random(rows * inputs, ++seed);
+            ActivationKernels.Apply(path, Activation.Tanh, below, inputs);
+            float[] y = Garbage(rows * outputs), dx = Garbage(rows * inputs), fused = Garbage(rows * inputs);
+            Forward(path, x, w, b, y, rows, inputs, outputs);
+            InputGradient(path, dy, w, dx, rows, inputs, outputs);
+            Gemm.InputGradientTimesDerivative(path, Activation.Tanh, dy, w, below, fused, rows, inputs, outputs);
+            for (int r0 = 0, size = 1; r0 < rows; r0 += size, size = size * 7 % 101)
+            {
+                int n = Math.Min(size, rows - r0);
+                string what = $"{path} {rows}x{inputs}x{outputs} rows {r0}..{r0 + n - 1}";
+                float[] yb = Garbage(n * outputs), dxb = Garbage(n * inputs), fusedb = Garbage(n * inputs);
+                Forward(path, x.AsSpan(r0 * inputs, n * inputs).ToArray(), w, b, yb, n, inputs, outputs);
+                FusedForwardTests.AssertBitwise(y.AsSpan(r0 * outputs, n * outputs).ToArray(), yb, $"Forward {what}");
+                float[] dyb = dy.AsSpan(r0 * outputs, n * outputs).ToArray();
+                InputGradient(path, dyb, w, dxb, n, inputs, outputs);
+                FusedForwardTests.AssertBitwise(dx.AsSpan(r0 * inputs, n * inputs).ToArray(), dxb, $"InputGradient {what}");
+                Gemm.InputGradientTimesDerivative(path, Activation.Tanh, dyb, w, below.AsSpan(r0 * inputs, n * inputs), fusedb, n, inputs, outputs);
+                FusedForwardTests.AssertBitwise(fused.AsSpan(r0 * inputs, n * inputs).ToArray(), fusedb, $"fused InputGradient {what}");
+            }
+        }
     }
 
     /// <summary>One row (the GEMV kernels) against every row of a batch of 5 (the tiled kernels): equal bit for bit.</summary>
@@ -230,7 +271,7 @@ public class GemmKernelTests
     public void Forward_of_one_row_equals_its_row_of_a_batch_bitwise(KernelPath path)
     {
         // Predict (one row, the GEMV kernel) must equal row r of a batched Forward (register tiles, row blocks,
-        // remainder tiles, four horizontal sums at once) bitwise. 130 x 1030: X blocks of 60 rows, a 10-row remainder.
+        // remainder tiles, four horizontal sums at once) bitwise. 130 x 1030: X blocks of 60 rows at most, evened out to 44, 44 and 42.
         foreach (var (rows, inputs, outputs) in new[] { (13, 784, 10), (37, 70, 19), (130, 1030, 5), (40, 33, 4), (6, 16, 8), (25, 255, 13), (11, 1024, 1) })
         {
             float[] x = Random(rows * inputs, inputs), w = Random(outputs * inputs, outputs), b = Random(outputs, rows);
