@@ -23,8 +23,20 @@ public unsafe class PeerGemmBenchmarks
     [Params("Forward", "InputGradient", "WeightGradient")]
     public string Form { get; set; } = "Forward";
 
+    /// <summary>Environment variable that replaces the default <see cref="Shapes"/> (comma-separated, e.g. <c>1x64x32,256x1024x10</c>).</summary>
+    public const string ShapesVariable = "FASTMLP_PEER_GEMM_SHAPES";
+
+    /// <summary>One-sample, batch-32 and batch-256 shapes of the MNIST-sized and wide layers, or those FASTMLP_PEER_GEMM_SHAPES names.</summary>
+    public static IEnumerable<string> Shapes()
+    {
+        string? only = Environment.GetEnvironmentVariable(ShapesVariable);
+        return string.IsNullOrWhiteSpace(only)
+            ? ["1x784x256", "32x784x256", "256x1024x1024"]
+            : only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
     /// <summary>rows x inputs x outputs.</summary>
-    [Params("1x784x256", "32x784x256", "256x1024x1024")]
+    [ParamsSource(nameof(Shapes))]
     public string Shape { get; set; } = "1x784x256";
 
     /// <summary>Multiply-adds x 2 of one invocation.</summary>
