@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace FastMlp.Kernels;
 
@@ -94,8 +93,6 @@ internal static class BroadcastGemv
         int k = 0;
         for (; k <= inputs - Chains; k += Chains)
         {
-            if (width < PanelWidth)
-                PrefetchAhead(ref r0);
             TVec x0 = T.Splat(Unsafe.Add(ref x, k)), x1 = T.Splat(Unsafe.Add(ref x, k + 1));
             TVec x2 = T.Splat(Unsafe.Add(ref x, k + 2)), x3 = T.Splat(Unsafe.Add(ref x, k + 3));
             ref float r1 = ref Unsafe.Add(ref r0, ld);
@@ -167,27 +164,6 @@ internal static class BroadcastGemv
         if (nb > 2) StoreLanes<T, TVec>(T.Apply(op, Finish<T, TVec>(ref Unsafe.Add(ref b, 2 * width), a20, a21, a22, a23)), ref Unsafe.Add(ref y, 2 * width), left - 2 * width);
         if (nb > 3) StoreLanes<T, TVec>(T.Apply(op, Finish<T, TVec>(ref Unsafe.Add(ref b, 3 * width), a30, a31, a32, a33)), ref Unsafe.Add(ref y, 3 * width), left - 3 * width);
         return true;
-    }
-
-    /// <summary>Panel rows (cache lines) a narrow pass prefetches ahead of the four it reads.</summary>
-    private const int PrefetchRows = 32;
-
-    /// <summary>
-    /// Asks for the panel lines <see cref="PrefetchRows"/> rows ahead of the four rows at r into L1. Below 512 bits a pass
-    /// reads one panel, a single stream of lines the hardware prefetcher alone kept too few in flight (AVX2 on Zen 5:
-    /// 784-256-128-10 at 13.1 us against 9.0 us for the row-major GEMV, which reads 8 rows at once); 512-bit passes read
-    /// four panels side by side and need no help. x86 only: .NET has no prefetch instruction on Arm.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchAhead(ref float r)
-    {
-        if (!Sse.IsSupported) return;
-        // A prefetch never faults, even past the panel's end, and the weights are pinned.
-        byte* line = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref r, PrefetchRows * PanelWidth));
-        Sse.Prefetch0(line);
-        Sse.Prefetch0(line + 64);
-        Sse.Prefetch0(line + 128);
-        Sse.Prefetch0(line + 192);
     }
 
     /// <summary>b + ((c0 + c1) + (c2 + c3)): the chains' fixed combination order.</summary>
