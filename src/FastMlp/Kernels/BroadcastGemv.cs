@@ -38,7 +38,7 @@ internal static class BroadcastGemv
     /// the row, in registers. Returns false only for softmax when the row's maximum is +Inf: b + x W^T is then stored for
     /// the caller to run the row kernel on. Nothing past y[stored - 1] is written (stored &gt;= outputs): a hidden layer's
     /// buffer padded to whole panels takes whole vector stores, which the next layer's scalar broadcast loads can be
-    /// forwarded from (a masked store is not forwarded on Zen 4: the loads would wait for it to reach L1).
+    /// forwarded from (measured on Zen 5: after a masked or line-splitting store the loads wait for it to reach L1).
     /// </summary>
     /// <remarks>Inlined into the caller's switch over activations, so that a layer costs one call (its tile's).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
