@@ -55,30 +55,18 @@ internal static class OneSampleForward
             ref float target = ref i == layers.Length - 1 ? ref y : ref (i % 2 == 0 ? ref a : ref b);
             ref float w = ref Unsafe.Add(ref p, l.WeightOffset);
             ref float bias = ref Unsafe.Add(ref p, l.BiasOffset);
-            Activation f = l.Activation;
-            switch (f.Kind)
+            if (l.Activation.Kind == ActivationKind.Softmax && l.Outputs <= T.Width)
             {
-                case ActivationKind.Relu: Gemm.GemvBlocks<T, TVec, LeakyReluOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, new LeakyReluOp(0f)); break;
-                case ActivationKind.LeakyRelu: Gemm.GemvBlocks<T, TVec, LeakyReluOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, new LeakyReluOp(f.Parameter)); break;
-                case ActivationKind.Sigmoid: Gemm.GemvBlocks<T, TVec, SigmoidOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, default); break;
-                case ActivationKind.Tanh: Gemm.GemvBlocks<T, TVec, TanhOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, default); break;
-                case ActivationKind.Step: Gemm.GemvBlocks<T, TVec, StepOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, new StepOp(0f)); break;
-                case ActivationKind.BipolarStep: Gemm.GemvBlocks<T, TVec, StepOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, new StepOp(-1f)); break;
-                case ActivationKind.Elu: Gemm.GemvBlocks<T, TVec, EluOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, new EluOp(f.Parameter)); break;
-                case ActivationKind.Softplus: Gemm.GemvBlocks<T, TVec, SoftplusOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, default); break;
                 // A classifier's output row of at most one vector: softmax in registers, stored once.
-                case ActivationKind.Softmax when l.Outputs <= T.Width:
-                    if (!Gemm.GemvSoftmax<T, TVec>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs))
-                        ActivationKernels.Softmax(path, MemoryMarshal.CreateSpan(ref target, l.Outputs), l.Outputs);
-                    break;
-                case ActivationKind.Identity:
-                case ActivationKind.Softmax:
-                    Gemm.GemvBlocks<T, TVec, NoActivationOp>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs, default);
-                    if (f.Kind == ActivationKind.Softmax)
-                        ActivationKernels.Softmax(path, MemoryMarshal.CreateSpan(ref target, l.Outputs), l.Outputs);
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(layers), f, "Unknown activation.");
+                if (!Gemm.GemvSoftmax<T, TVec>(ref current, ref w, ref bias, ref target, l.Inputs, l.Outputs))
+                    ActivationKernels.Softmax(path, MemoryMarshal.CreateSpan(ref target, l.Outputs), l.Outputs);
+            }
+            else
+            {
+                var layer = new VectorLayer<T, TVec>(ref current, ref w, ref bias, ref target, l);
+                ActivationVisitor.Visit(l.Activation, ref layer);
+                if (l.Activation.Kind == ActivationKind.Softmax)
+                    ActivationKernels.Softmax(path, MemoryMarshal.CreateSpan(ref target, l.Outputs), l.Outputs);
             }
             current = ref target;
         }
@@ -92,27 +80,31 @@ internal static class OneSampleForward
             DenseLayer l = layers[i];
             Span<float> target = (i == layers.Length - 1 ? y : i % 2 == 0 ? a : b).Slice(0, l.Outputs);
             ReadOnlySpan<float> w = p.Slice(l.WeightOffset, l.WeightCount), bias = p.Slice(l.BiasOffset, l.Outputs);
-            Activation f = l.Activation;
-            switch (f.Kind)
-            {
-                case ActivationKind.Relu: Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new LeakyReluOp(0f)); break;
-                case ActivationKind.LeakyRelu: Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new LeakyReluOp(f.Parameter)); break;
-                case ActivationKind.Sigmoid: Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new SigmoidOp()); break;
-                case ActivationKind.Tanh: Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new TanhOp()); break;
-                case ActivationKind.Step: Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new StepOp(0f)); break;
-                case ActivationKind.BipolarStep: Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new StepOp(-1f)); break;
-                case ActivationKind.Elu: Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new EluOp(f.Parameter)); break;
-                case ActivationKind.Softplus: Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new SoftplusOp()); break;
-                case ActivationKind.Identity:
-                case ActivationKind.Softmax:
-                    Gemm.GemvScalar(current, w, bias, target, l.Inputs, l.Outputs, new NoActivationOp());
-                    if (f.Kind == ActivationKind.Softmax)
-                        ActivationKernels.Softmax(KernelPath.Scalar, target, l.Outputs);
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(layers), f, "Unknown activation.");
-            }
+            var layer = new ScalarLayer(current, w, bias, target, l);
+            ActivationVisitor.Visit(l.Activation, ref layer);
+            if (l.Activation.Kind == ActivationKind.Softmax)
+                ActivationKernels.Softmax(KernelPath.Scalar, target, l.Outputs);
             current = target;
         }
+    }
+
+    /// <summary>Runs one layer on a vector path with the activation's operator as a type argument.</summary>
+    private readonly ref struct VectorLayer<T, TVec>(ref float x, ref float w, ref float b, ref float y, DenseLayer l) : IActivationVisitor
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        private readonly ref float _x = ref x, _w = ref w, _b = ref b, _y = ref y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Visit<TOp>(TOp op) where TOp : struct, IUnaryOp =>
+            Gemm.GemvBlocks<T, TVec, TOp>(ref _x, ref _w, ref _b, ref _y, l.Inputs, l.Outputs, op);
+    }
+
+    /// <summary>Runs one layer on the scalar path with the activation's operator as a type argument.</summary>
+    private readonly ref struct ScalarLayer(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, DenseLayer l) : IActivationVisitor
+    {
+        private readonly ReadOnlySpan<float> _x = x, _w = w, _b = b;
+        private readonly Span<float> _y = y;
+
+        public void Visit<TOp>(TOp op) where TOp : struct, IUnaryOp => Gemm.GemvScalar(_x, _w, _b, _y, l.Inputs, l.Outputs, op);
     }
 }
