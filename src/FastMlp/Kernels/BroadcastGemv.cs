@@ -125,32 +125,32 @@ internal static class BroadcastGemv
             }
             r0 = ref Unsafe.Add(ref r0, Chains * ld);
         }
-        // The last inputs % 4 go to chains 0, 1, 2 in turn, as the scalar reference does.
-        for (int c = 0; k < inputs; k++, c++)
+        // The last inputs % 4 go to chains 0, 1, 2 in turn, as the scalar reference does (r0 is at input k's row).
+        if (k < inputs)
         {
             TVec xk = T.Splat(Unsafe.Add(ref x, k));
-            ref float r = ref Unsafe.Add(ref r0, c * ld);
-            if (c == 0)
-            {
-                a00 = T.MulAdd(xk, T.Load(ref r), a00);
-                if (nb > 1) a10 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a10);
-                if (nb > 2) a20 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a20);
-                if (nb > 3) a30 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a30);
-            }
-            else if (c == 1)
-            {
-                a01 = T.MulAdd(xk, T.Load(ref r), a01);
-                if (nb > 1) a11 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a11);
-                if (nb > 2) a21 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a21);
-                if (nb > 3) a31 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a31);
-            }
-            else
-            {
-                a02 = T.MulAdd(xk, T.Load(ref r), a02);
-                if (nb > 1) a12 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a12);
-                if (nb > 2) a22 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a22);
-                if (nb > 3) a32 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a32);
-            }
+            a00 = T.MulAdd(xk, T.Load(ref r0), a00);
+            if (nb > 1) a10 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r0, w1)), a10);
+            if (nb > 2) a20 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r0, w2)), a20);
+            if (nb > 3) a30 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r0, w3)), a30);
+        }
+        if (k + 1 < inputs)
+        {
+            TVec xk = T.Splat(Unsafe.Add(ref x, k + 1));
+            ref float r = ref Unsafe.Add(ref r0, ld);
+            a01 = T.MulAdd(xk, T.Load(ref r), a01);
+            if (nb > 1) a11 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a11);
+            if (nb > 2) a21 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a21);
+            if (nb > 3) a31 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a31);
+        }
+        if (k + 2 < inputs)
+        {
+            TVec xk = T.Splat(Unsafe.Add(ref x, k + 2));
+            ref float r = ref Unsafe.Add(ref r0, 2 * ld);
+            a02 = T.MulAdd(xk, T.Load(ref r), a02);
+            if (nb > 1) a12 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a12);
+            if (nb > 2) a22 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a22);
+            if (nb > 3) a32 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a32);
         }
         if (typeof(TOp) == typeof(SoftmaxMarker))
         {
