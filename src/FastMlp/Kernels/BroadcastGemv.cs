@@ -90,67 +90,71 @@ internal static class BroadcastGemv
         TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
         TVec a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
         ref float r0 = ref Unsafe.Add(ref wt, start);
-        int k = 0;
-        for (; k <= inputs - Chains; k += Chains)
+        // The input and the panel rows advance by pointer and the loop counts down: broadcasts and loads at constant
+        // displacements, a body of 101 bytes instead of 133 for two blocks (64-32-32-10 on Zen 5: 93 -> 87 ns).
+        ref float xk = ref x;
+        for (int steps = inputs / Chains; steps != 0; steps--)
         {
-            TVec x0 = T.Splat(Unsafe.Add(ref x, k)), x1 = T.Splat(Unsafe.Add(ref x, k + 1));
-            TVec x2 = T.Splat(Unsafe.Add(ref x, k + 2)), x3 = T.Splat(Unsafe.Add(ref x, k + 3));
-            ref float r1 = ref Unsafe.Add(ref r0, ld);
-            ref float r2 = ref Unsafe.Add(ref r0, 2 * ld);
-            ref float r3 = ref Unsafe.Add(ref r0, 3 * ld);
+            TVec x0 = T.Splat(xk), x1 = T.Splat(Unsafe.Add(ref xk, 1));
+            TVec x2 = T.Splat(Unsafe.Add(ref xk, 2)), x3 = T.Splat(Unsafe.Add(ref xk, 3));
             a00 = T.MulAdd(x0, T.Load(ref r0), a00);
-            a01 = T.MulAdd(x1, T.Load(ref r1), a01);
-            a02 = T.MulAdd(x2, T.Load(ref r2), a02);
-            a03 = T.MulAdd(x3, T.Load(ref r3), a03);
+            a01 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref r0, ld)), a01);
+            a02 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref r0, 2 * ld)), a02);
+            a03 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref r0, 3 * ld)), a03);
             if (nb > 1)
             {
-                a10 = T.MulAdd(x0, T.Load(ref Unsafe.Add(ref r0, w1)), a10);
-                a11 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref r1, w1)), a11);
-                a12 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref r2, w1)), a12);
-                a13 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref r3, w1)), a13);
+                ref float q = ref Unsafe.Add(ref r0, w1);
+                a10 = T.MulAdd(x0, T.Load(ref q), a10);
+                a11 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref q, ld)), a11);
+                a12 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref q, 2 * ld)), a12);
+                a13 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref q, 3 * ld)), a13);
             }
             if (nb > 2)
             {
-                a20 = T.MulAdd(x0, T.Load(ref Unsafe.Add(ref r0, w2)), a20);
-                a21 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref r1, w2)), a21);
-                a22 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref r2, w2)), a22);
-                a23 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref r3, w2)), a23);
+                ref float q = ref Unsafe.Add(ref r0, w2);
+                a20 = T.MulAdd(x0, T.Load(ref q), a20);
+                a21 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref q, ld)), a21);
+                a22 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref q, 2 * ld)), a22);
+                a23 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref q, 3 * ld)), a23);
             }
             if (nb > 3)
             {
-                a30 = T.MulAdd(x0, T.Load(ref Unsafe.Add(ref r0, w3)), a30);
-                a31 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref r1, w3)), a31);
-                a32 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref r2, w3)), a32);
-                a33 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref r3, w3)), a33);
+                ref float q = ref Unsafe.Add(ref r0, w3);
+                a30 = T.MulAdd(x0, T.Load(ref q), a30);
+                a31 = T.MulAdd(x1, T.Load(ref Unsafe.Add(ref q, ld)), a31);
+                a32 = T.MulAdd(x2, T.Load(ref Unsafe.Add(ref q, 2 * ld)), a32);
+                a33 = T.MulAdd(x3, T.Load(ref Unsafe.Add(ref q, 3 * ld)), a33);
             }
+            xk = ref Unsafe.Add(ref xk, Chains);
             r0 = ref Unsafe.Add(ref r0, Chains * ld);
         }
-        // The last inputs % 4 go to chains 0, 1, 2 in turn, as the scalar reference does (r0 is at input k's row).
+        int k = inputs / Chains * Chains;
+        // The last inputs % 4 go to chains 0, 1, 2 in turn, as the scalar reference does (xk and r0 are at input k).
         if (k < inputs)
         {
-            TVec xk = T.Splat(Unsafe.Add(ref x, k));
-            a00 = T.MulAdd(xk, T.Load(ref r0), a00);
-            if (nb > 1) a10 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r0, w1)), a10);
-            if (nb > 2) a20 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r0, w2)), a20);
-            if (nb > 3) a30 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r0, w3)), a30);
+            TVec xt = T.Splat(xk);
+            a00 = T.MulAdd(xt, T.Load(ref r0), a00);
+            if (nb > 1) a10 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r0, w1)), a10);
+            if (nb > 2) a20 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r0, w2)), a20);
+            if (nb > 3) a30 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r0, w3)), a30);
         }
         if (k + 1 < inputs)
         {
-            TVec xk = T.Splat(Unsafe.Add(ref x, k + 1));
+            TVec xt = T.Splat(Unsafe.Add(ref xk, 1));
             ref float r = ref Unsafe.Add(ref r0, ld);
-            a01 = T.MulAdd(xk, T.Load(ref r), a01);
-            if (nb > 1) a11 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a11);
-            if (nb > 2) a21 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a21);
-            if (nb > 3) a31 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a31);
+            a01 = T.MulAdd(xt, T.Load(ref r), a01);
+            if (nb > 1) a11 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r, w1)), a11);
+            if (nb > 2) a21 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r, w2)), a21);
+            if (nb > 3) a31 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r, w3)), a31);
         }
         if (k + 2 < inputs)
         {
-            TVec xk = T.Splat(Unsafe.Add(ref x, k + 2));
+            TVec xt = T.Splat(Unsafe.Add(ref xk, 2));
             ref float r = ref Unsafe.Add(ref r0, 2 * ld);
-            a02 = T.MulAdd(xk, T.Load(ref r), a02);
-            if (nb > 1) a12 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w1)), a12);
-            if (nb > 2) a22 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w2)), a22);
-            if (nb > 3) a32 = T.MulAdd(xk, T.Load(ref Unsafe.Add(ref r, w3)), a32);
+            a02 = T.MulAdd(xt, T.Load(ref r), a02);
+            if (nb > 1) a12 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r, w1)), a12);
+            if (nb > 2) a22 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r, w2)), a22);
+            if (nb > 3) a32 = T.MulAdd(xt, T.Load(ref Unsafe.Add(ref r, w3)), a32);
         }
         if (typeof(TOp) == typeof(SoftmaxMarker))
         {

@@ -101,7 +101,13 @@ public sealed class FrozenNetwork
     [SkipLocalsInit]
     internal void Run(KernelPath path, ReadOnlySpan<float> x, Span<float> y)
     {
-        if (_hiddenWidth <= OneSampleForward.StackWidth)
+        if (_hiddenWidth <= SmallBuffers.Width)
+        {
+            Unsafe.SkipInit(out SmallBuffers small);
+            Span<float> all = AlignedBuffer.AlignStack(small, 2 * SmallBuffers.Width);
+            Run(path, x, y, all.Slice(0, SmallBuffers.Width), all.Slice(SmallBuffers.Width));
+        }
+        else if (_hiddenWidth <= OneSampleForward.StackWidth)
         {
             Span<float> a = AlignedBuffer.AlignStack(stackalloc float[_hiddenWidth + AlignedBuffer.AlignmentFloats], _hiddenWidth);
             Span<float> b = AlignedBuffer.AlignStack(stackalloc float[_hiddenWidth + AlignedBuffer.AlignmentFloats], _hiddenWidth);
@@ -198,5 +204,17 @@ public sealed class FrozenNetwork
 
         public void Visit<TOp>(TOp op) where TOp : struct, IUnaryOp =>
             BroadcastGemv.LayerScalar(_x, _wt, _b, _y, l.Inputs, l.Outputs, op);
+    }
+
+    /// <summary>
+    /// The two hidden buffers of a network whose hidden layers are at most <see cref="Width"/> wide, as a fixed-size local:
+    /// a stackalloc of a run-time length costs a stack probe loop and two alignments per call (4-4 network, Zen 5:
+    /// 16.5 against 15.0 ns).
+    /// </summary>
+    [InlineArray(2 * Width + AlignedBuffer.AlignmentFloats)]
+    private struct SmallBuffers
+    {
+        public const int Width = 128;
+        private float _first;
     }
 }
