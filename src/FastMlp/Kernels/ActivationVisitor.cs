@@ -19,7 +19,7 @@ internal static class ActivationVisitor
     {
         switch (f.Kind)
         {
-            case ActivationKind.Relu: visitor.Visit(new LeakyReluOp(0f)); break;
+            case ActivationKind.Relu: visitor.Visit(new ReluOp()); break;
             case ActivationKind.LeakyRelu: visitor.Visit(new LeakyReluOp(f.Parameter)); break;
             case ActivationKind.Sigmoid: visitor.Visit(new SigmoidOp()); break;
             case ActivationKind.Tanh: visitor.Visit(new TanhOp()); break;

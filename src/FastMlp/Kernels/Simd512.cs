@@ -462,13 +462,16 @@ internal static class Simd512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool TrySoftmaxVector(Vector512<float> v, out Vector512<float> y)
     {
-        float max = MaxAcross(v);
+        // The maximum and the sum come out in every lane (BroadcastMax, BroadcastSum: the same values as MaxAcross and
+        // Vector512.Sum, without extracts and broadcasts on the way); v - max is v + (-max) bitwise, and so is
+        // e * (1 / sum) with the reciprocal in every lane.
+        Vector512<float> max = BroadcastMax(v);
         // The element-wise math works on quads; the four copies of one vector are the same instructions on equal inputs,
         // which the JIT's value numbering merges.
-        Vector512<float> z = AtLeast(v + Vector512.Create(-max), ExpClampLow);
+        Vector512<float> z = AtLeast(v - max, ExpClampLow);
         Vector512<float> e = ExpClamped(new Quad512(z, z, z, z)).A;
-        y = e * (1f / Vector512.Sum(e));
-        return !float.IsPositiveInfinity(max);
+        y = e * (Vector512<float>.One / BroadcastSum(e));
+        return !float.IsPositiveInfinity(max.ToScalar());
     }
 
     /// <summary>

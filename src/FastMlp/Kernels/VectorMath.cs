@@ -181,6 +181,32 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector512<float> x) => MaxAcross(Vector256.MaxNative(x.GetLower(), x.GetUpper()));
 
+    /// <summary>
+    /// The largest lane in every lane (native max, as <see cref="MaxAcross(Vector512{float})"/>): in-register swaps of
+    /// neighbours, pairs, 128-bit and 256-bit halves, so that no step extracts to a narrower register or broadcasts back.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> BroadcastMax(Vector512<float> x)
+    {
+        x = Vector512.MaxNative(x, Avx512F.Permute4x32(x, 0b10_11_00_01));
+        x = Vector512.MaxNative(x, Avx512F.Permute4x32(x, 0b01_00_11_10));
+        x = Vector512.MaxNative(x, Avx512F.Shuffle4x128(x, x, 0b10_11_00_01));
+        return Vector512.MaxNative(x, Avx512F.Shuffle4x128(x, x, 0b01_00_11_10));
+    }
+
+    /// <summary>
+    /// Vector512.Sum(x) in every lane, bitwise: the same complete binary tree (neighbours, pairs, 128-bit quarters, 256-bit
+    /// halves; each addition commutes exactly), done with in-register swaps instead of extracts to narrower registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> BroadcastSum(Vector512<float> x)
+    {
+        x += Avx512F.Permute4x32(x, 0b10_11_00_01);
+        x += Avx512F.Permute4x32(x, 0b01_00_11_10);
+        x += Avx512F.Shuffle4x128(x, x, 0b10_11_00_01);
+        return x + Avx512F.Shuffle4x128(x, x, 0b01_00_11_10);
+    }
+
     /// <summary>min(x, high) with NaN kept.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> AtMost(Vector128<float> x, float high) => Vector128.MinNative(Vector128.Create(high), x);
@@ -313,6 +339,18 @@ internal readonly struct EluOp(float alpha) : IUnaryOp
     public Quad128 Invoke(Quad128 x) => Simd128.Elu(x, alpha);
     public Quad256 Invoke(Quad256 x) => Simd256.Elu(x, alpha);
     public Quad512 Invoke(Quad512 x) => Simd512.Elu(x, alpha);
+}
+
+/// <summary>
+/// ReLU: x &lt;= 0 ? +0 : x (NaN passes through), the same values as <see cref="LeakyReluOp"/> with slope 0, without the
+/// run-time test of the slope (which left a branch and spills in the one-sample kernels).
+/// </summary>
+internal readonly struct ReluOp : IUnaryOp
+{
+    public float Invoke(float x) => x <= 0f ? 0f : x;
+    public Quad128 Invoke(Quad128 x) => Quad128.Select(Quad128.LessThanOrEqual(x, 0f), default, x);
+    public Quad256 Invoke(Quad256 x) => Quad256.Select(Quad256.LessThanOrEqual(x, 0f), default, x);
+    public Quad512 Invoke(Quad512 x) => Quad512.Select(Quad512.LessThanOrEqual(x, 0f), default, x);
 }
 
 /// <summary>Leaky ReLU by compare and select (no Max: NEON FMAX would turn NaN handling around). NaN passes through; slope 0 gives a true 0 for -Inf.</summary>
