@@ -27,7 +27,7 @@ public sealed class FrozenNetwork
     private readonly FrozenLayer[] _layers;
     private readonly AlignedBuffer _parameters;
     private readonly int _hiddenWidth; // widest hidden layer, padded to whole panels
-    private readonly ThreadLocal<float[]> _wideWorkspaces;
+    private readonly ThreadLocal<AlignedBuffer> _wideWorkspaces; // 64-byte aligned, as the stack buffers: whole-line vector stores
 
     internal FrozenNetwork(Network source)
     {
@@ -63,7 +63,7 @@ public sealed class FrozenNetwork
         InputSize = source.InputSize;
         OutputSize = source.OutputSize;
         _hiddenWidth = BroadcastGemv.PaddedOutputs(source.HiddenWidth);
-        _wideWorkspaces = new ThreadLocal<float[]>(() => new float[2 * _hiddenWidth + OutputSize]);
+        _wideWorkspaces = new ThreadLocal<AlignedBuffer>(() => new AlignedBuffer(2 * _hiddenWidth + OutputSize));
     }
 
     /// <summary>Width of an input sample.</summary>
@@ -88,7 +88,7 @@ public sealed class FrozenNetwork
     {
         if (OutputSize > OneSampleForward.StackWidth)
         {
-            Span<float> wide = _wideWorkspaces.Value.AsSpan(2 * _hiddenWidth, OutputSize);
+            Span<float> wide = _wideWorkspaces.Value!.Span.Slice(2 * _hiddenWidth, OutputSize);
             Predict(input, wide);
             return Network.ArgMax(wide);
         }
@@ -115,7 +115,7 @@ public sealed class FrozenNetwork
         }
         else
         {
-            Span<float> ws = _wideWorkspaces.Value;
+            Span<float> ws = _wideWorkspaces.Value!.Span;
             Run(path, x, y, ws.Slice(0, _hiddenWidth), ws.Slice(_hiddenWidth, _hiddenWidth));
         }
     }
