@@ -461,13 +461,16 @@ internal static class Simd128
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool TrySoftmaxVector(Vector128<float> v, out Vector128<float> y)
     {
-        float max = MaxAcross(v);
+        // The maximum and the sum come out in every lane (BroadcastMax, BroadcastSum: the same values as MaxAcross and
+        // Vector128.Sum, without extracts and broadcasts on the way); v - max is v + (-max) bitwise, and so is
+        // e * (1 / sum) with the reciprocal in every lane.
+        Vector128<float> max = BroadcastMax(v);
         // The element-wise math works on quads; the four copies of one vector are the same instructions on equal inputs,
         // which the JIT's value numbering merges.
-        Vector128<float> z = AtLeast(v + Vector128.Create(-max), ExpClampLow);
+        Vector128<float> z = AtLeast(v - max, ExpClampLow);
         Vector128<float> e = ExpClamped(new Quad128(z, z, z, z)).A;
-        y = e * (1f / Vector128.Sum(e));
-        return !float.IsPositiveInfinity(max);
+        y = e * (Vector128<float>.One / BroadcastSum(e));
+        return !float.IsPositiveInfinity(max.ToScalar());
     }
 
     /// <summary>

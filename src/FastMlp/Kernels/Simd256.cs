@@ -462,13 +462,16 @@ internal static class Simd256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool TrySoftmaxVector(Vector256<float> v, out Vector256<float> y)
     {
-        float max = MaxAcross(v);
+        // The maximum and the sum come out in every lane (BroadcastMax, BroadcastSum: the same values as MaxAcross and
+        // Vector256.Sum, without extracts and broadcasts on the way); v - max is v + (-max) bitwise, and so is
+        // e * (1 / sum) with the reciprocal in every lane.
+        Vector256<float> max = BroadcastMax(v);
         // The element-wise math works on quads; the four copies of one vector are the same instructions on equal inputs,
         // which the JIT's value numbering merges.
-        Vector256<float> z = AtLeast(v + Vector256.Create(-max), ExpClampLow);
+        Vector256<float> z = AtLeast(v - max, ExpClampLow);
         Vector256<float> e = ExpClamped(new Quad256(z, z, z, z)).A;
-        y = e * (1f / Vector256.Sum(e));
-        return !float.IsPositiveInfinity(max);
+        y = e * (Vector256<float>.One / BroadcastSum(e));
+        return !float.IsPositiveInfinity(max.ToScalar());
     }
 
     /// <summary>

@@ -182,9 +182,26 @@ internal static class VectorMath
     public static float MaxAcross(Vector512<float> x) => MaxAcross(Vector256.MaxNative(x.GetLower(), x.GetUpper()));
 
     /// <summary>
-    /// The largest lane in every lane (native max, as <see cref="MaxAcross(Vector512{float})"/>): in-register swaps of
-    /// neighbours, pairs, 128-bit and 256-bit halves, so that no step extracts to a narrower register or broadcasts back.
+    /// The largest lane in every lane (native max, as <see cref="MaxAcross(Vector128{float})"/>): swaps of neighbours and
+    /// pairs in the register, so that no step extracts a lane or broadcasts one back.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> BroadcastMax(Vector128<float> x)
+    {
+        x = Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2)));
+        return Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1)));
+    }
+
+    /// <summary>The largest lane in every lane (see <see cref="BroadcastMax(Vector128{float})"/>), then across the 128-bit halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> BroadcastMax(Vector256<float> x)
+    {
+        x = Vector256.MaxNative(x, Avx.Permute(x, 0b10_11_00_01));
+        x = Vector256.MaxNative(x, Avx.Permute(x, 0b01_00_11_10));
+        return Vector256.MaxNative(x, Avx.Permute2x128(x, x, 0b0000_0001));
+    }
+
+    /// <summary>The largest lane in every lane (see <see cref="BroadcastMax(Vector128{float})"/>), then across the quarters.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> BroadcastMax(Vector512<float> x)
     {
@@ -195,8 +212,28 @@ internal static class VectorMath
     }
 
     /// <summary>
+    /// Vector128.Sum(x) in every lane, bitwise: the same tree, (x0 + x1) + (x2 + x3) (each addition commutes exactly), with
+    /// swaps in the register instead of extracts.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> BroadcastSum(Vector128<float> x)
+    {
+        x += Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2));
+        return x + Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1));
+    }
+
+    /// <summary>Vector256.Sum(x) in every lane, bitwise: each half as <see cref="BroadcastSum(Vector128{float})"/>, then the halves added.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> BroadcastSum(Vector256<float> x)
+    {
+        x += Avx.Permute(x, 0b10_11_00_01);
+        x += Avx.Permute(x, 0b01_00_11_10);
+        return x + Avx.Permute2x128(x, x, 0b0000_0001);
+    }
+
+    /// <summary>
     /// Vector512.Sum(x) in every lane, bitwise: the same complete binary tree (neighbours, pairs, 128-bit quarters, 256-bit
-    /// halves; each addition commutes exactly), done with in-register swaps instead of extracts to narrower registers.
+    /// halves; each addition commutes exactly), with swaps in the register instead of extracts.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> BroadcastSum(Vector512<float> x)
