@@ -1,0 +1,171 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace FastMlp.Kernels;
+
+// The outer product of narrow layers on Avx512 (no B packing, tiles shaped to the narrow dimension, masked column tail);
+// the tiles are in Gemm.NarrowTiles.cs, the general blocked kernel in Gemm.Outer.cs.
+internal static partial class Gemm
+{
+    /// <summary>
+    /// Whether <see cref="OuterProduct"/> hands C [M x N] = A [M x P] B [P x N] to <see cref="NarrowOuter"/>: on Avx512
+    /// only (its tiles count on 32 vector registers; an AVX2-only CPU has 16), for M &gt; 1 (one row is
+    /// <see cref="OuterRow"/>'s), when ... (set by measurement, see the narrow-gradients report).
+    /// </summary>
+    private static bool NarrowTakes<T>(int M, int N, int P) =>
+        typeof(T) == typeof(Avx512GemmSimd) && M > 1 && (P <= 32 || M <= 32 || N <= 64);
+
+    /// <summary>
+    /// The outer product of <see cref="OuterProduct"/> (same arguments and contract) without its blocking: for each block
+    /// of R rows of C (R from <see cref="NarrowRows"/>), per reduction chunk of the tiled kernel's length, the block's A
+    /// values are laid out p-major (a small copy into the workspace; none for WeightGradient's whole tiles, whose values
+    /// are already adjacent in dy), then every column group of the rows is computed with B read in place: tiles of 4, 2
+    /// and 1 vectors and a masked tail. Each element gets exactly the operations the tiled kernel gives it (a fused chain
+    /// per vector column over the chunk, an unfused one per tail column, chunk partials added in order, the epilogue on the
+    /// last chunk), so the two give the same bits and either may compute any block of rows.
+    /// Holds the <see cref="Workspace"/> throughout.
+    /// </summary>
+    private static void NarrowOuter<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P, bool accumulate,
+        ref float y, TEpi epi)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
+    {
+        switch (NarrowRows(M, N >= 4 * T.Width))
+        {
+            case 4: NarrowRowBlocks<T, TVec, TEpi, Rows4>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            case 5: NarrowRowBlocks<T, TVec, TEpi, Rows5>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            case 6: NarrowRowBlocks<T, TVec, TEpi, Rows6>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            case 8: NarrowRowBlocks<T, TVec, TEpi, Rows8>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            case 10: NarrowRowBlocks<T, TVec, TEpi, Rows10>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            default: NarrowRowBlocks<T, TVec, TEpi, Rows12>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+        }
+    }
+
+    /// <summary>
+    /// Rows per narrow tile: the height that pads M least (ties to the taller). With 4 or more vectors of columns the
+    /// tile is 4 vectors wide, so 4 to 6 rows (24 accumulators at most); narrower C takes 2-vector tiles of up to 12 rows,
+    /// so that each B vector loaded serves many broadcasts.
+    /// </summary>
+    private static int NarrowRows(int M, bool wide)
+    {
+        ReadOnlySpan<int> heights = wide ? [6, 5, 4] : [12, 10, 8, 6, 5, 4];
+        int best = heights[0], padded = int.MaxValue;
+        foreach (int h in heights)
+        {
+            int rows = (M + h - 1) / h * h;
+            if (rows < padded) (best, padded) = (h, rows);
+        }
+        return best;
+    }
+
+    private static void NarrowRowBlocks<T, TVec, TEpi, TRows>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P,
+        bool accumulate, ref float y, TEpi epi)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
+    {
+        bool fused = typeof(TEpi) != typeof(NoDerivativeOp);
+        int w = T.Width;
+        int R = TRows.Value;
+        int chunk = PanelBytes / (2 * w * sizeof(float));
+        // Column groups: 4-vector tiles while they fit (only up to 6 rows: the accumulator budget), then 2, then 1, then the tail.
+        int end4 = R <= 6 ? N / (4 * w) * (4 * w) : 0;
+        int end2 = end4 + (N - end4) / (2 * w) * (2 * w);
+        int end1 = N / w * w;
+        int tail = N - end1;
+        ref float pa = ref Workspace(R * chunk);
+        nint ldn = N;
+        for (int m0 = 0; m0 < M; m0 += R)
+        {
+            int rows = Math.Min(R, M - m0);
+            ref float cm = ref Unsafe.Add(ref c, m0 * ldn);
+            ref float ym = ref Unsafe.Add(ref y, m0 * ldn);
+            for (int p0 = 0; p0 < P; p0 += chunk)
+            {
+                int pn = Math.Min(chunk, P - p0);
+                bool add = accumulate || p0 > 0;
+                bool final = fused && p0 + pn == P;
+                // A whole tile reads A in place; a partial one copies its rows, the last repeated, so that no row past M is read.
+                bool inPlace = rows == R;
+                if (!inPlace)
+                    NarrowPackA(ref a, sm, sp, ref pa, m0, M, R, p0, pn);
+                ref float ap = ref inPlace ? ref Unsafe.Add(ref a, m0 * sm + p0 * sp) : ref pa;
+                nint arow = inPlace ? sm : 1;
+                nint astep = inPlace ? sp : R;
+                ref float bp = ref Unsafe.Add(ref b, p0 * ldn);
+                int n = 0;
+                for (; n < end4; n += 4 * w)
+                {
+                    ref float cn = ref Unsafe.Add(ref cm, n);
+                    if (arow == 1)
+                        NarrowTile<T, TVec, TRows, Vectors4, RowsAdjacent>(ref ap, 1, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
+                    else
+                        NarrowTile<T, TVec, TRows, Vectors4, RowsStrided>(ref ap, arow, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
+                    if (final)
+                    {
+                        EpilogueTile<T, TVec, TEpi>(ref cn, ref Unsafe.Add(ref ym, n), ldn, rows, 2, epi);
+                        EpilogueTile<T, TVec, TEpi>(ref Unsafe.Add(ref cn, 2 * w), ref Unsafe.Add(ref ym, n + 2 * w), ldn, rows, 2, epi);
+                    }
+                }
+                for (; n < end2; n += 2 * w)
+                {
+                    ref float cn = ref Unsafe.Add(ref cm, n);
+                    if (arow == 1)
+                        NarrowTile<T, TVec, TRows, Vectors2, RowsAdjacent>(ref ap, 1, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
+                    else
+                        NarrowTile<T, TVec, TRows, Vectors2, RowsStrided>(ref ap, arow, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
+                    if (final)
+                        EpilogueTile<T, TVec, TEpi>(ref cn, ref Unsafe.Add(ref ym, n), ldn, rows, 2, epi);
+                }
+                for (; n < end1; n += w)
+                {
+                    ref float cn = ref Unsafe.Add(ref cm, n);
+                    if (arow == 1)
+                        NarrowTile<T, TVec, TRows, Vectors1, RowsAdjacent>(ref ap, 1, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
+                    else
+                        NarrowTile<T, TVec, TRows, Vectors1, RowsStrided>(ref ap, arow, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
+                    if (final)
+                        EpilogueTile<T, TVec, TEpi>(ref cn, ref Unsafe.Add(ref ym, n), ldn, rows, 1, epi);
+                }
+                if (tail > 0)
+                {
+                    ref float cn = ref Unsafe.Add(ref cm, end1);
+                    NarrowTail<T, TVec, TRows>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end1), ldn, ref cn, ldn, rows, pn, add, tail);
+                    if (final)
+                        for (int m = 0; m < rows; m++)
+                            EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cn, m * ldn), ref Unsafe.Add(ref ym, m * ldn + end1), tail, epi);
+                }
+            }
+        }
+    }
+
+    /// <summary>A(m0..m0+R-1, p0..p0+pn-1) into dst, p-major (R values per p); rows past M repeat row M - 1.</summary>
+    private static void NarrowPackA(ref float a, nint sm, nint sp, ref float dst, int m0, int M, int R, int p0, int pn)
+    {
+        for (int i = 0; i < R; i++)
+        {
+            ref float src = ref Unsafe.Add(ref a, Math.Min(m0 + i, M - 1) * sm + p0 * sp);
+            ref float d = ref Unsafe.Add(ref dst, i);
+            for (int p = 0; p < pn; p++)
+                Unsafe.Add(ref d, (nint)p * R) = Unsafe.Add(ref src, p * sp);
+        }
+    }
+
+    /// <summary>
+    /// For tests and measurements: C = (accumulate ? C : 0) + A B on the Avx512 path through the narrow kernel, or through the
+    /// tiled kernel even where the narrow one would take the shape. A(m, p) = a[m * sm + p * sp].
+    /// </summary>
+    internal static void OuterAvx512(bool narrow, ReadOnlySpan<float> a, int sm, int sp, ReadOnlySpan<float> b, Span<float> c,
+        int M, int N, int P, bool accumulate)
+    {
+        CheckDims(M, N, P);
+        CheckLength(b.Length, (long)P * N, nameof(b));
+        CheckLength(c.Length, (long)M * N, nameof(c));
+        if (M > 0 && P > 0)
+            CheckLength(a.Length, (long)(M - 1) * sm + (long)(P - 1) * sp + 1, nameof(a));
+        ref float pa = ref MemoryMarshal.GetReference(a), pb = ref MemoryMarshal.GetReference(b), pc = ref MemoryMarshal.GetReference(c);
+        if (narrow && M > 0 && N > 0 && P > 0)
+            NarrowOuter<Avx512GemmSimd, Vector512<float>, NoDerivativeOp>(ref pa, sm, sp, ref pb, ref pc, M, N, P, accumulate, ref pc, default);
+        else
+            OuterProduct<Avx512GemmSimd, Vector512<float>, NoDerivativeOp>(ref pa, sm, sp, ref pb, ref pc, M, N, P, accumulate, ref pc, default,
+                allowNarrow: false);
+    }
+}
