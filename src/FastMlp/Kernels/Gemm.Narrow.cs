@@ -11,10 +11,27 @@ internal static partial class Gemm
     /// <summary>
     /// Whether <see cref="OuterProduct"/> hands C [M x N] = A [M x P] B [P x N] to <see cref="NarrowOuter"/>: on Avx512
     /// only (its tiles count on 32 vector registers; an AVX2-only CPU has 16), for M &gt; 1 (one row is
-    /// <see cref="OuterRow"/>'s), when ... (set by measurement, see the narrow-gradients report).
+    /// <see cref="OuterRow"/>'s), when its unpacked B is cheap to re-read: the narrow kernel reads a chunk of B (up to a
+    /// chunk of rows x N) once per block of R rows of C, from L1 or L2, where the tiled kernel packs it once. Measured on
+    /// Zen 5 (narrow-gradients report): with at most 16 rows of C (3 blocks or fewer) the narrow kernel won at every size
+    /// tried; with A's values of a step adjacent (WeightGradient) it won while a chunk of B was at most 64 KiB and lost
+    /// from 128 KiB (256 x 256 x 128: 117 against 87 us); with A's rows strided (InputGradient) it won up to 128 KiB
+    /// (256 x 256 x 128: 75 against 87 us), tied at 400 KiB and lost at 512 KiB (256 x 1024 x 1024).
     /// </summary>
-    private static bool NarrowTakes<T>(int M, int N, int P) =>
-        typeof(T) == typeof(Avx512GemmSimd) && M > 1 && (P <= 32 || M <= 32 || N <= 64);
+    private static bool NarrowTakes<T>(int M, int N, int P, nint sm)
+    {
+        if (typeof(T) != typeof(Avx512GemmSimd) || M <= 1)
+            return false;
+        int chunk = PanelBytes / (2 * Avx512GemmSimd.Width * sizeof(float));
+        long chunkBytes = (long)Math.Min(P, chunk) * N * sizeof(float);
+        return M <= 16 || chunkBytes <= (sm == 1 ? NarrowAdjacentMaxBytes : NarrowStridedMaxBytes);
+    }
+
+    /// <summary>The largest chunk of B (bytes) the narrow kernel takes when A's values of a step are adjacent (WeightGradient).</summary>
+    private const int NarrowAdjacentMaxBytes = 64 * 1024;
+
+    /// <summary>The largest chunk of B (bytes) the narrow kernel takes when A's rows are strided (InputGradient).</summary>
+    private const int NarrowStridedMaxBytes = 256 * 1024;
 
     /// <summary>
     /// The outer product of <see cref="OuterProduct"/> (same arguments and contract) without its blocking: for each block
@@ -30,33 +47,41 @@ internal static partial class Gemm
         ref float y, TEpi epi)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
     {
-        switch (NarrowRows(M, N >= 4 * T.Width))
+        int chunk = PanelBytes / (2 * T.Width * sizeof(float));
+        switch (NarrowRows(M, N, P, T.Width, chunk, sm == 1))
         {
             case 4: NarrowRowBlocks<T, TVec, TEpi, Rows4>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
             case 5: NarrowRowBlocks<T, TVec, TEpi, Rows5>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
             case 6: NarrowRowBlocks<T, TVec, TEpi, Rows6>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
             case 8: NarrowRowBlocks<T, TVec, TEpi, Rows8>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
-            case 10: NarrowRowBlocks<T, TVec, TEpi, Rows10>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
-            default: NarrowRowBlocks<T, TVec, TEpi, Rows12>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            default: NarrowRowBlocks<T, TVec, TEpi, Rows10>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
         }
     }
 
     /// <summary>
-    /// Rows per narrow tile: the height that pads M least (ties to the taller). With 4 or more vectors of columns the
-    /// tile is 4 vectors wide, so 4 to 6 rows (24 accumulators at most); narrower C takes 2-vector tiles of up to 12 rows,
-    /// so that each B vector loaded serves many broadcasts.
+    /// Rows per narrow tile. With 4 or more vectors of columns the tile is 4 vectors wide, so 4 to 6 rows (24 accumulators
+    /// at most); narrower C takes 2-vector tiles of up to 8 rows, or 10 when A's values of a step are adjacent (WeightGradient:
+    /// with a row stride, InputGradient, each extra row costs an address register, and 10 rows measured slower than 8).
+    /// The height minimises the estimated cost, ceil(M / R) tiles x (chunk steps x R + <see cref="NarrowTileOverhead"/>),
+    /// ties to the taller: a padded row costs a short reduction little and a long one much (measured on Zen 5: M = 32 takes
+    /// 6-row tiles at 10 reduction steps and 4-row tiles at 256).
     /// </summary>
-    private static int NarrowRows(int M, bool wide)
+    private static int NarrowRows(int M, int N, int P, int width, int chunk, bool adjacent)
     {
-        ReadOnlySpan<int> heights = wide ? [6, 5, 4] : [12, 10, 8, 6, 5, 4];
-        int best = heights[0], padded = int.MaxValue;
+        ReadOnlySpan<int> heights = N >= 4 * width ? [6, 5, 4] : adjacent ? [10, 8, 6, 5, 4] : [8, 6, 5, 4];
+        long steps = Math.Min(P, chunk);
+        int best = heights[0];
+        long bestCost = long.MaxValue;
         foreach (int h in heights)
         {
-            int rows = (M + h - 1) / h * h;
-            if (rows < padded) (best, padded) = (h, rows);
+            long cost = (M + h - 1) / h * (steps * h + NarrowTileOverhead);
+            if (cost < bestCost) (best, bestCost) = (h, cost);
         }
         return best;
     }
+
+    /// <summary>The fixed cost of a narrow tile (call, zeroing, stores), in reduction steps of one row: fitted to the choices measured.</summary>
+    private const int NarrowTileOverhead = 40;
 
     private static void NarrowRowBlocks<T, TVec, TEpi, TRows>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P,
         bool accumulate, ref float y, TEpi epi)

@@ -12,7 +12,7 @@ internal static partial class Gemm
     /// a[p * astep + r], the vectors at b[p * ldb + v * Width]. Each element is a chain of fused multiply-adds from zero
     /// over p in order, exactly as <see cref="OuterPacked2"/> sums it; only the first <paramref name="rows"/> rows are
     /// stored (added to C when <paramref name="add"/>). Both counts are type arguments, so each shape is its own method
-    /// with the unused accumulators folded away (R x V &lt;= 24 of Avx512's 32 registers, plus V loads and one broadcast).
+    /// with the unused accumulators folded away (R x V &lt;= 24 of Avx512's 32 registers, plus V loads and one broadcast; R &lt;= 10).
     /// </summary>
     private static void NarrowTile<T, TVec, TRows, TVectors, TLayout>(ref float a, nint arow, nint astep, ref float b, nint ldb, ref float c, nint ldc,
         int rows, int pn, bool add)
@@ -25,12 +25,11 @@ internal static partial class Gemm
         int w = T.Width;
         int R = TRows.Value;
         int V = TVectors.Value;
-        Debug.Assert(R * V <= 24 && (V <= 2 || R <= 6), "The tile must fit the accumulators it names.");
+        Debug.Assert(R <= 10 && (V <= 2 || R <= 6), "The tile must fit the accumulators it names.");
         TVec c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero, c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
         TVec c20 = T.Zero, c21 = T.Zero, c22 = T.Zero, c23 = T.Zero, c30 = T.Zero, c31 = T.Zero, c32 = T.Zero, c33 = T.Zero;
         TVec c40 = T.Zero, c41 = T.Zero, c42 = T.Zero, c43 = T.Zero, c50 = T.Zero, c51 = T.Zero, c52 = T.Zero, c53 = T.Zero;
         TVec c60 = T.Zero, c61 = T.Zero, c70 = T.Zero, c71 = T.Zero, c80 = T.Zero, c81 = T.Zero, c90 = T.Zero, c91 = T.Zero;
-        TVec ca0 = T.Zero, ca1 = T.Zero, cb0 = T.Zero, cb1 = T.Zero;
         ref float ap = ref a;
         ref float bp = ref b;
         for (int p = 0; p < pn; p++)
@@ -78,7 +77,7 @@ internal static partial class Gemm
                 if (V > 1) c51 = T.MulAdd(s, b1, c51);
                 if (V > 2) { c52 = T.MulAdd(s, b2, c52); c53 = T.MulAdd(s, b3, c53); }
             }
-            // Rows 6..11 exist only with at most 2 vectors (the 24-accumulator budget).
+            // Rows 6..9 exist only with at most 2 vectors (the 24-accumulator budget).
             if (R > 6)
             {
                 s = T.Splat(Unsafe.Add(ref ap, 6 * arow));
@@ -97,15 +96,6 @@ internal static partial class Gemm
                 c90 = T.MulAdd(s, b0, c90);
                 if (V > 1) c91 = T.MulAdd(s, b1, c91);
             }
-            if (R > 10)
-            {
-                s = T.Splat(Unsafe.Add(ref ap, 10 * arow));
-                ca0 = T.MulAdd(s, b0, ca0);
-                if (V > 1) ca1 = T.MulAdd(s, b1, ca1);
-                s = T.Splat(Unsafe.Add(ref ap, 11 * arow));
-                cb0 = T.MulAdd(s, b0, cb0);
-                if (V > 1) cb1 = T.MulAdd(s, b1, cb1);
-            }
             ap = ref Unsafe.Add(ref ap, astep);
             bp = ref Unsafe.Add(ref bp, ldb);
         }
@@ -119,8 +109,6 @@ internal static partial class Gemm
         if (R > 7 && rows > 7) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, c70, c71, add);
         if (R > 8 && rows > 8) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref c, 8 * ldc), c80, c81, c80, c81, add);
         if (R > 9 && rows > 9) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref c, 9 * ldc), c90, c91, c90, c91, add);
-        if (R > 10 && rows > 10) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref c, 10 * ldc), ca0, ca1, ca0, ca1, add);
-        if (R > 11 && rows > 11) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref c, 11 * ldc), cb0, cb1, cb0, cb1, add);
     }
 
     /// <summary>One row of a narrow tile: its TVectors.Value vectors stored, or added to C (the chunk partials in order).</summary>
@@ -149,7 +137,7 @@ internal static partial class Gemm
     {
         int R = TRows.Value;
         TVec c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero, c4 = T.Zero, c5 = T.Zero;
-        TVec c6 = T.Zero, c7 = T.Zero, c8 = T.Zero, c9 = T.Zero, ca = T.Zero, cb = T.Zero;
+        TVec c6 = T.Zero, c7 = T.Zero, c8 = T.Zero, c9 = T.Zero;
         ref float ap = ref a;
         ref float bp = ref b;
         for (int p = 0; p < pn; p++)
@@ -165,8 +153,6 @@ internal static partial class Gemm
             if (R > 7) c7 = T.Add(c7, T.Multiply(T.Splat(Unsafe.Add(ref ap, 7 * arow)), bv));
             if (R > 8) c8 = T.Add(c8, T.Multiply(T.Splat(Unsafe.Add(ref ap, 8 * arow)), bv));
             if (R > 9) c9 = T.Add(c9, T.Multiply(T.Splat(Unsafe.Add(ref ap, 9 * arow)), bv));
-            if (R > 10) ca = T.Add(ca, T.Multiply(T.Splat(Unsafe.Add(ref ap, 10 * arow)), bv));
-            if (R > 11) cb = T.Add(cb, T.Multiply(T.Splat(Unsafe.Add(ref ap, 11 * arow)), bv));
             ap = ref Unsafe.Add(ref ap, astep);
             bp = ref Unsafe.Add(ref bp, ldb);
         }
@@ -180,8 +166,6 @@ internal static partial class Gemm
         if (R > 7 && rows > 7) NarrowStoreFirst<T, TVec>(ref Unsafe.Add(ref c, 7 * ldc), c7, add, count);
         if (R > 8 && rows > 8) NarrowStoreFirst<T, TVec>(ref Unsafe.Add(ref c, 8 * ldc), c8, add, count);
         if (R > 9 && rows > 9) NarrowStoreFirst<T, TVec>(ref Unsafe.Add(ref c, 9 * ldc), c9, add, count);
-        if (R > 10 && rows > 10) NarrowStoreFirst<T, TVec>(ref Unsafe.Add(ref c, 10 * ldc), ca, add, count);
-        if (R > 11 && rows > 11) NarrowStoreFirst<T, TVec>(ref Unsafe.Add(ref c, 11 * ldc), cb, add, count);
     }
 
     /// <summary>The first <paramref name="count"/> lanes stored, or added to C: as the scalar tail's <c>add ? c + sum : sum</c>.</summary>
@@ -198,7 +182,6 @@ internal readonly struct Rows5 : IConstant { public static int Value => 5; }
 internal readonly struct Rows6 : IConstant { public static int Value => 6; }
 internal readonly struct Rows8 : IConstant { public static int Value => 8; }
 internal readonly struct Rows10 : IConstant { public static int Value => 10; }
-internal readonly struct Rows12 : IConstant { public static int Value => 12; }
 /// <summary>A narrow tile's A values of one step are adjacent (row stride 1, folded by the JIT).</summary>
 internal readonly struct RowsAdjacent : IConstant { public static int Value => 1; }
 /// <summary>A narrow tile's A values of one step are a runtime row stride apart.</summary>

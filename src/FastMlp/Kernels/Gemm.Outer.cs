@@ -59,7 +59,7 @@ internal static partial class Gemm
             if (!accumulate) MemoryMarshal.CreateSpan(ref c, M * N).Clear();
             return;
         }
-        if (allowNarrow && NarrowTakes<T>(M, N, P))
+        if (allowNarrow && NarrowTakes<T>(M, N, P, sm))
         {
             // Same bits as below (see NarrowOuter); T is Avx512GemmSimd here.
             NarrowOuter<Avx512GemmSimd, Vector512<float>, TEpi>(ref a, sm, sp, ref bm, ref c, M, N, P, accumulate, ref y, epi);
