@@ -91,7 +91,6 @@ internal static partial class Gemm
         int w = T.Width;
         int R = TRows.Value;
         int chunk = PanelBytes / (2 * w * sizeof(float));
-        // Column groups: 4-vector tiles while they fit (only up to 6 rows: the accumulator budget), then 2, then 1, then the tail.
         int end4 = R <= 6 ? N / (4 * w) * (4 * w) : 0;
         int end2 = end4 + (N - end4) / (2 * w) * (2 * w);
         int end1 = N / w * w;
@@ -116,39 +115,23 @@ internal static partial class Gemm
                 nint arow = inPlace ? sm : 1;
                 nint astep = inPlace ? sp : R;
                 ref float bp = ref Unsafe.Add(ref b, p0 * ldn);
-                int n = 0;
-                for (; n < end4; n += 4 * w)
+                // Column groups: 4-vector tiles while they fit (only up to 6 rows: the accumulator budget), then 2, then 1.
+                int g4 = end4 / (4 * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
+                if (arow == 1)
                 {
-                    ref float cn = ref Unsafe.Add(ref cm, n);
-                    if (arow == 1)
-                        NarrowTile<T, TVec, TRows, Vectors4, RowsAdjacent>(ref ap, 1, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
-                    else
-                        NarrowTile<T, TVec, TRows, Vectors4, RowsStrided>(ref ap, arow, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
-                    if (final)
-                    {
-                        EpilogueTile<T, TVec, TEpi>(ref cn, ref Unsafe.Add(ref ym, n), ldn, rows, 2, epi);
-                        EpilogueTile<T, TVec, TEpi>(ref Unsafe.Add(ref cn, 2 * w), ref Unsafe.Add(ref ym, n + 2 * w), ldn, rows, 2, epi);
-                    }
+                    if (g4 > 0) NarrowTiles<T, TVec, TRows, Vectors4, RowsAdjacent, TEpi>(ref ap, 1, astep, ref bp, ldn, ref cm, ref ym, ldn, rows, pn, g4, add, final, epi);
+                    if (g2 > 0) NarrowTiles<T, TVec, TRows, Vectors2, RowsAdjacent, TEpi>(ref ap, 1, astep, ref Unsafe.Add(ref bp, end4), ldn,
+                        ref Unsafe.Add(ref cm, end4), ref Unsafe.Add(ref ym, end4), ldn, rows, pn, g2, add, final, epi);
+                    if (g1 > 0) NarrowTiles<T, TVec, TRows, Vectors1, RowsAdjacent, TEpi>(ref ap, 1, astep, ref Unsafe.Add(ref bp, end2), ldn,
+                        ref Unsafe.Add(ref cm, end2), ref Unsafe.Add(ref ym, end2), ldn, rows, pn, g1, add, final, epi);
                 }
-                for (; n < end2; n += 2 * w)
+                else
                 {
-                    ref float cn = ref Unsafe.Add(ref cm, n);
-                    if (arow == 1)
-                        NarrowTile<T, TVec, TRows, Vectors2, RowsAdjacent>(ref ap, 1, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
-                    else
-                        NarrowTile<T, TVec, TRows, Vectors2, RowsStrided>(ref ap, arow, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
-                    if (final)
-                        EpilogueTile<T, TVec, TEpi>(ref cn, ref Unsafe.Add(ref ym, n), ldn, rows, 2, epi);
-                }
-                for (; n < end1; n += w)
-                {
-                    ref float cn = ref Unsafe.Add(ref cm, n);
-                    if (arow == 1)
-                        NarrowTile<T, TVec, TRows, Vectors1, RowsAdjacent>(ref ap, 1, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
-                    else
-                        NarrowTile<T, TVec, TRows, Vectors1, RowsStrided>(ref ap, arow, astep, ref Unsafe.Add(ref bp, n), ldn, ref cn, ldn, rows, pn, add);
-                    if (final)
-                        EpilogueTile<T, TVec, TEpi>(ref cn, ref Unsafe.Add(ref ym, n), ldn, rows, 1, epi);
+                    if (g4 > 0) NarrowTiles<T, TVec, TRows, Vectors4, RowsStrided, TEpi>(ref ap, arow, astep, ref bp, ldn, ref cm, ref ym, ldn, rows, pn, g4, add, final, epi);
+                    if (g2 > 0) NarrowTiles<T, TVec, TRows, Vectors2, RowsStrided, TEpi>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end4), ldn,
+                        ref Unsafe.Add(ref cm, end4), ref Unsafe.Add(ref ym, end4), ldn, rows, pn, g2, add, final, epi);
+                    if (g1 > 0) NarrowTiles<T, TVec, TRows, Vectors1, RowsStrided, TEpi>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end2), ldn,
+                        ref Unsafe.Add(ref cm, end2), ref Unsafe.Add(ref ym, end2), ldn, rows, pn, g1, add, final, epi);
                 }
                 if (tail > 0)
                 {
