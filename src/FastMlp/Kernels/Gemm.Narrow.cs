@@ -91,59 +91,79 @@ internal static partial class Gemm
         int w = T.Width;
         int R = TRows.Value;
         int chunk = PanelBytes / (2 * w * sizeof(float));
-        int end4 = R <= 6 ? N / (4 * w) * (4 * w) : 0;
-        int end2 = end4 + (N - end4) / (2 * w) * (2 * w);
-        int end1 = N / w * w;
-        int tail = N - end1;
         ref float pa = ref Workspace(R * chunk);
         nint ldn = N;
-        for (int m0 = 0; m0 < M; m0 += R)
+        // Blocks of columns whose B chunk fits L1 beside the C rows being written: every row block meets the B block there.
+        int nb = NarrowColumnBlock(N, Math.Min(P, chunk), w);
+        for (int n0 = 0; n0 < N; n0 += nb)
         {
-            int rows = Math.Min(R, M - m0);
-            ref float cm = ref Unsafe.Add(ref c, m0 * ldn);
-            ref float ym = ref Unsafe.Add(ref y, m0 * ldn);
-            for (int p0 = 0; p0 < P; p0 += chunk)
+            int nn = Math.Min(nb, N - n0);
+            int end4 = R <= 6 ? nn / (4 * w) * (4 * w) : 0;
+            int end2 = end4 + (nn - end4) / (2 * w) * (2 * w);
+            int end1 = nn / w * w;
+            int tail = nn - end1;
+            for (int m0 = 0; m0 < M; m0 += R)
             {
-                int pn = Math.Min(chunk, P - p0);
-                bool add = accumulate || p0 > 0;
-                bool final = fused && p0 + pn == P;
-                // A whole tile reads A in place; a partial one copies its rows, the last repeated, so that no row past M is read.
-                bool inPlace = rows == R;
-                if (!inPlace)
-                    NarrowPackA(ref a, sm, sp, ref pa, m0, M, R, p0, pn);
-                ref float ap = ref inPlace ? ref Unsafe.Add(ref a, m0 * sm + p0 * sp) : ref pa;
-                nint arow = inPlace ? sm : 1;
-                nint astep = inPlace ? sp : R;
-                ref float bp = ref Unsafe.Add(ref b, p0 * ldn);
-                // Column groups: 4-vector tiles while they fit (only up to 6 rows: the accumulator budget), then 2, then 1.
-                int g4 = end4 / (4 * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
-                if (arow == 1)
+                int rows = Math.Min(R, M - m0);
+                ref float cm = ref Unsafe.Add(ref c, m0 * ldn + n0);
+                ref float ym = ref Unsafe.Add(ref y, m0 * ldn + n0);
+                for (int p0 = 0; p0 < P; p0 += chunk)
                 {
-                    if (g4 > 0) NarrowTiles<T, TVec, TRows, Vectors4, RowsAdjacent, TEpi>(ref ap, 1, astep, ref bp, ldn, ref cm, ref ym, ldn, rows, pn, g4, add, final, epi);
-                    if (g2 > 0) NarrowTiles<T, TVec, TRows, Vectors2, RowsAdjacent, TEpi>(ref ap, 1, astep, ref Unsafe.Add(ref bp, end4), ldn,
-                        ref Unsafe.Add(ref cm, end4), ref Unsafe.Add(ref ym, end4), ldn, rows, pn, g2, add, final, epi);
-                    if (g1 > 0) NarrowTiles<T, TVec, TRows, Vectors1, RowsAdjacent, TEpi>(ref ap, 1, astep, ref Unsafe.Add(ref bp, end2), ldn,
-                        ref Unsafe.Add(ref cm, end2), ref Unsafe.Add(ref ym, end2), ldn, rows, pn, g1, add, final, epi);
-                }
-                else
-                {
-                    if (g4 > 0) NarrowTiles<T, TVec, TRows, Vectors4, RowsStrided, TEpi>(ref ap, arow, astep, ref bp, ldn, ref cm, ref ym, ldn, rows, pn, g4, add, final, epi);
-                    if (g2 > 0) NarrowTiles<T, TVec, TRows, Vectors2, RowsStrided, TEpi>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end4), ldn,
-                        ref Unsafe.Add(ref cm, end4), ref Unsafe.Add(ref ym, end4), ldn, rows, pn, g2, add, final, epi);
-                    if (g1 > 0) NarrowTiles<T, TVec, TRows, Vectors1, RowsStrided, TEpi>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end2), ldn,
-                        ref Unsafe.Add(ref cm, end2), ref Unsafe.Add(ref ym, end2), ldn, rows, pn, g1, add, final, epi);
-                }
-                if (tail > 0)
-                {
-                    ref float cn = ref Unsafe.Add(ref cm, end1);
-                    NarrowTail<T, TVec, TRows>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end1), ldn, ref cn, ldn, rows, pn, add, tail);
-                    if (final)
-                        for (int m = 0; m < rows; m++)
-                            EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cn, m * ldn), ref Unsafe.Add(ref ym, m * ldn + end1), tail, epi);
+                    int pn = Math.Min(chunk, P - p0);
+                    bool add = accumulate || p0 > 0;
+                    bool final = fused && p0 + pn == P;
+                    // A whole tile reads A in place; a partial one copies its rows, the last repeated, so that no row past M is read.
+                    bool inPlace = rows == R;
+                    if (!inPlace)
+                        NarrowPackA(ref a, sm, sp, ref pa, m0, M, R, p0, pn);
+                    ref float ap = ref inPlace ? ref Unsafe.Add(ref a, m0 * sm + p0 * sp) : ref pa;
+                    nint arow = inPlace ? sm : 1;
+                    nint astep = inPlace ? sp : R;
+                    ref float bp = ref Unsafe.Add(ref b, p0 * ldn + n0);
+                    // Column groups: 4-vector tiles while they fit (only up to 6 rows: the accumulator budget), then 2, then 1.
+                    int g4 = end4 / (4 * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
+                    if (arow == 1)
+                    {
+                        if (g4 > 0) NarrowTiles<T, TVec, TRows, Vectors4, RowsAdjacent, TEpi>(ref ap, 1, astep, ref bp, ldn, ref cm, ref ym, ldn, rows, pn, g4, add, final, epi);
+                        if (g2 > 0) NarrowTiles<T, TVec, TRows, Vectors2, RowsAdjacent, TEpi>(ref ap, 1, astep, ref Unsafe.Add(ref bp, end4), ldn,
+                            ref Unsafe.Add(ref cm, end4), ref Unsafe.Add(ref ym, end4), ldn, rows, pn, g2, add, final, epi);
+                        if (g1 > 0) NarrowTiles<T, TVec, TRows, Vectors1, RowsAdjacent, TEpi>(ref ap, 1, astep, ref Unsafe.Add(ref bp, end2), ldn,
+                            ref Unsafe.Add(ref cm, end2), ref Unsafe.Add(ref ym, end2), ldn, rows, pn, g1, add, final, epi);
+                    }
+                    else
+                    {
+                        if (g4 > 0) NarrowTiles<T, TVec, TRows, Vectors4, RowsStrided, TEpi>(ref ap, arow, astep, ref bp, ldn, ref cm, ref ym, ldn, rows, pn, g4, add, final, epi);
+                        if (g2 > 0) NarrowTiles<T, TVec, TRows, Vectors2, RowsStrided, TEpi>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end4), ldn,
+                            ref Unsafe.Add(ref cm, end4), ref Unsafe.Add(ref ym, end4), ldn, rows, pn, g2, add, final, epi);
+                        if (g1 > 0) NarrowTiles<T, TVec, TRows, Vectors1, RowsStrided, TEpi>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end2), ldn,
+                            ref Unsafe.Add(ref cm, end2), ref Unsafe.Add(ref ym, end2), ldn, rows, pn, g1, add, final, epi);
+                    }
+                    if (tail > 0)
+                    {
+                        ref float cn = ref Unsafe.Add(ref cm, end1);
+                        NarrowTail<T, TVec, TRows>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end1), ldn, ref cn, ldn, rows, pn, add, tail);
+                        if (final)
+                            for (int m = 0; m < rows; m++)
+                                EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cn, m * ldn), ref Unsafe.Add(ref ym, m * ldn + end1), tail, epi);
+                    }
                 }
             }
         }
     }
+
+    /// <summary>
+    /// Columns per block of the narrow kernel: whole 4-vector tiles whose B chunk (<paramref name="steps"/> rows) takes at most
+    /// <see cref="NarrowBBlockBytes"/>, at least one tile; all of N when it fits.
+    /// </summary>
+    private static int NarrowColumnBlock(int N, int steps, int width)
+    {
+        int tile = 4 * width;
+        int nb = Math.Max(tile, NarrowBBlockBytes / sizeof(float) / Math.Max(steps, 1) / tile * tile);
+        return nb >= N ? Math.Max(N, 1) : nb;
+    }
+
+    /// <summary>Bytes of B per column block of the narrow kernel: two thirds of Zen 5's 48 KiB L1 (Zen 4: all of its 32 KiB).</summary>
+    private const int NarrowBBlockBytes = 32 * 1024;
 
     /// <summary>A(m0..m0+R-1, p0..p0+pn-1) into dst, p-major (R values per p); rows past M repeat row M - 1.</summary>
     private static void NarrowPackA(ref float a, nint sm, nint sp, ref float dst, int m0, int M, int R, int p0, int pn)
