@@ -102,52 +102,69 @@ internal static partial class Gemm
             int end2 = end4 + (nn - end4) / (2 * w) * (2 * w);
             int end1 = nn / w * w;
             int tail = nn - end1;
-            for (int m0 = 0; m0 < M; m0 += R)
+            int g4 = end4 / (4 * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
+            int full = M / R, m0 = full * R;
+            for (int p0 = 0; p0 < P; p0 += chunk)
             {
-                int rows = Math.Min(R, M - m0);
-                ref float cm = ref Unsafe.Add(ref c, m0 * ldn + n0);
-                ref float ym = ref Unsafe.Add(ref y, m0 * ldn + n0);
-                for (int p0 = 0; p0 < P; p0 += chunk)
+                int pn = Math.Min(chunk, P - p0);
+                var pass = new NarrowPass(pn, accumulate || p0 > 0, fused && p0 + pn == P, g4, g2, g1, end4, end2, end1, tail);
+                ref float bp = ref Unsafe.Add(ref b, p0 * ldn + n0);
+                // Whole row blocks read A in place; the last, partial one copies its rows (the last repeated, so that no row
+                // past M is read) p-major.
+                if (full > 0)
                 {
-                    int pn = Math.Min(chunk, P - p0);
-                    bool add = accumulate || p0 > 0;
-                    bool final = fused && p0 + pn == P;
-                    // A whole tile reads A in place; a partial one copies its rows, the last repeated, so that no row past M is read.
-                    bool inPlace = rows == R;
-                    if (!inPlace)
-                        NarrowPackA(ref a, sm, sp, ref pa, m0, M, R, p0, pn);
-                    ref float ap = ref inPlace ? ref Unsafe.Add(ref a, m0 * sm + p0 * sp) : ref pa;
-                    nint arow = inPlace ? sm : 1;
-                    nint astep = inPlace ? sp : R;
-                    ref float bp = ref Unsafe.Add(ref b, p0 * ldn + n0);
-                    // Column groups: 4-vector tiles while they fit (only up to 6 rows: the accumulator budget), then 2, then 1.
-                    int g4 = end4 / (4 * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
-                    if (arow == 1)
-                    {
-                        if (g4 > 0) NarrowTiles<T, TVec, TRows, Vectors4, RowsAdjacent, TEpi>(ref ap, 1, astep, ref bp, ldn, ref cm, ref ym, ldn, rows, pn, g4, add, final, epi);
-                        if (g2 > 0) NarrowTiles<T, TVec, TRows, Vectors2, RowsAdjacent, TEpi>(ref ap, 1, astep, ref Unsafe.Add(ref bp, end4), ldn,
-                            ref Unsafe.Add(ref cm, end4), ref Unsafe.Add(ref ym, end4), ldn, rows, pn, g2, add, final, epi);
-                        if (g1 > 0) NarrowTiles<T, TVec, TRows, Vectors1, RowsAdjacent, TEpi>(ref ap, 1, astep, ref Unsafe.Add(ref bp, end2), ldn,
-                            ref Unsafe.Add(ref cm, end2), ref Unsafe.Add(ref ym, end2), ldn, rows, pn, g1, add, final, epi);
-                    }
+                    ref float ap = ref Unsafe.Add(ref a, p0 * sp);
+                    if (sm == 1)
+                        NarrowColumns<T, TVec, TEpi, TRows, RowsAdjacent>(ref ap, 1, sp, R, full, ref bp, ref Unsafe.Add(ref c, n0),
+                            ref Unsafe.Add(ref y, n0), ldn, R, pass, epi);
                     else
-                    {
-                        if (g4 > 0) NarrowTiles<T, TVec, TRows, Vectors4, RowsStrided, TEpi>(ref ap, arow, astep, ref bp, ldn, ref cm, ref ym, ldn, rows, pn, g4, add, final, epi);
-                        if (g2 > 0) NarrowTiles<T, TVec, TRows, Vectors2, RowsStrided, TEpi>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end4), ldn,
-                            ref Unsafe.Add(ref cm, end4), ref Unsafe.Add(ref ym, end4), ldn, rows, pn, g2, add, final, epi);
-                        if (g1 > 0) NarrowTiles<T, TVec, TRows, Vectors1, RowsStrided, TEpi>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end2), ldn,
-                            ref Unsafe.Add(ref cm, end2), ref Unsafe.Add(ref ym, end2), ldn, rows, pn, g1, add, final, epi);
-                    }
-                    if (tail > 0)
-                    {
-                        ref float cn = ref Unsafe.Add(ref cm, end1);
-                        NarrowTail<T, TVec, TRows>(ref ap, arow, astep, ref Unsafe.Add(ref bp, end1), ldn, ref cn, ldn, rows, pn, add, tail);
-                        if (final)
-                            for (int m = 0; m < rows; m++)
-                                EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cn, m * ldn), ref Unsafe.Add(ref ym, m * ldn + end1), tail, epi);
-                    }
+                        NarrowColumns<T, TVec, TEpi, TRows, RowsStrided>(ref ap, sm, sp, R * sm, full, ref bp, ref Unsafe.Add(ref c, n0),
+                            ref Unsafe.Add(ref y, n0), ldn, R, pass, epi);
+                }
+                if (m0 < M)
+                {
+                    NarrowPackA(ref a, sm, sp, ref pa, m0, M, R, p0, pn);
+                    NarrowColumns<T, TVec, TEpi, TRows, RowsAdjacent>(ref pa, 1, R, 0, 1, ref bp, ref Unsafe.Add(ref c, m0 * ldn + n0),
+                        ref Unsafe.Add(ref y, m0 * ldn + n0), ldn, M - m0, pass, epi);
                 }
             }
+        }
+    }
+
+    /// <summary>One chunk of one column block of <see cref="NarrowRowBlocks"/>: the reduction steps, the store mode, and the
+    /// column groups (counts of 4-, 2- and 1-vector tiles, where each ends, and the masked tail).</summary>
+    private readonly record struct NarrowPass(int Pn, bool Add, bool Final, int G4, int G2, int G1, int End4, int End2, int End1, int Tail);
+
+    /// <summary>
+    /// <paramref name="blocks"/> row blocks of R rows (A from a + t * ablock) across the columns of one pass: the 4-, 2- and
+    /// 1-vector tiles, then the masked tail; only the first <paramref name="rows"/> rows of each block are stored.
+    /// </summary>
+    private static void NarrowColumns<T, TVec, TEpi, TRows, TLayout>(ref float a, nint arow, nint astep, nint ablock, int blocks, ref float b,
+        ref float c, ref float y, nint ldn, int rows, NarrowPass s, TEpi epi)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
+        where TLayout : struct, IConstant
+    {
+        int R = TRows.Value;
+        if (s.G4 > 0)
+            NarrowTiles<T, TVec, TRows, Vectors4, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldn, ref c, ref y, ldn,
+                rows, s.Pn, s.G4, s.Add, s.Final, epi);
+        if (s.G2 > 0)
+            NarrowTiles<T, TVec, TRows, Vectors2, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End4), ldn,
+                ref Unsafe.Add(ref c, s.End4), ref Unsafe.Add(ref y, s.End4), ldn, rows, s.Pn, s.G2, s.Add, s.Final, epi);
+        if (s.G1 > 0)
+            NarrowTiles<T, TVec, TRows, Vectors1, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End2), ldn,
+                ref Unsafe.Add(ref c, s.End2), ref Unsafe.Add(ref y, s.End2), ldn, rows, s.Pn, s.G1, s.Add, s.Final, epi);
+        if (s.Tail == 0)
+            return;
+        for (int t = 0; t < blocks; t++)
+        {
+            ref float cn = ref Unsafe.Add(ref c, t * R * ldn + s.End1);
+            ref float yn = ref Unsafe.Add(ref y, t * R * ldn + s.End1);
+            NarrowTail<T, TVec, TRows>(ref Unsafe.Add(ref a, t * ablock), arow, astep, ref Unsafe.Add(ref b, s.End1), ldn, ref cn, ldn,
+                rows, s.Pn, s.Add, s.Tail);
+            if (s.Final)
+                for (int m = 0; m < rows; m++)
+                    EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cn, m * ldn), ref Unsafe.Add(ref yn, m * ldn), s.Tail, epi);
         }
     }
 
