@@ -59,29 +59,45 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// Rows per narrow tile. With 4 or more vectors of columns the tile is 4 vectors wide, so 4 to 6 rows (24 accumulators
-    /// at most); narrower C takes 2-vector tiles of up to 8 rows, or 10 when A's values of a step are adjacent (WeightGradient:
-    /// with a row stride, InputGradient, each extra row costs an address register, and 10 rows measured slower than 8).
-    /// The height minimises the estimated cost, ceil(M / R) tiles x (chunk steps x R + <see cref="NarrowTileOverhead"/>),
-    /// ties to the taller: a padded row costs a short reduction little and a long one much (measured on Zen 5: M = 32 takes
-    /// 6-row tiles at 10 reduction steps and 4-row tiles at 256).
+    /// Rows per narrow tile, R. The tile is as wide as the 24 accumulators allow at that height (4 vectors up to 6 rows, 3 at
+    /// 8, 2 at 10; <see cref="NarrowWidth"/>). With 4 or more vectors of columns the heights are 6, 5 and 4, and 8 (3-vector
+    /// tiles) from 12 vectors on (with fewer, the 1- and 2-vector tiles left over cost more than the padding saved); narrower
+    /// C takes 2-vector tiles of up to 8 rows, or 10 when A's values of a step are adjacent (WeightGradient: with a row stride,
+    /// InputGradient, each extra row costs an address register, and 10 rows measured slower than 8).
+    /// The height minimises an estimated cost, in multiply-adds of one vector: ceil(M / R) row blocks x, per tile across the
+    /// columns, (reduction steps x R x the tile's vectors + <see cref="NarrowTileOverhead"/>); ties go to the taller.
+    /// Measured on Zen 5 (narrow-gradients report): M = 32 takes 8 x 3 tiles at 10 steps over 1024 columns (3.5 against 3.9
+    /// us with 6 x 4) but 4 x 4 at 128 steps over 64 columns; M = 256 takes 6 x 4.
     /// </summary>
     private static int NarrowRows(int M, int N, int P, int width, int chunk, bool adjacent)
     {
-        ReadOnlySpan<int> heights = N >= 4 * width ? [6, 5, 4] : adjacent ? [10, 8, 6, 5, 4] : [8, 6, 5, 4];
+        int vectors = Math.Max(1, (N + width - 1) / width);
+        ReadOnlySpan<int> heights = N >= 4 * width
+            ? (vectors >= 12 ? [8, 6, 5, 4] : [6, 5, 4])
+            : (adjacent ? [10, 8, 6, 5, 4] : [8, 6, 5, 4]);
         long steps = Math.Min(P, chunk);
         int best = heights[0];
         long bestCost = long.MaxValue;
         foreach (int h in heights)
         {
-            long cost = (M + h - 1) / h * (steps * h + NarrowTileOverhead);
+            int vw = NarrowWidth(h);
+            int rest = vectors % vw;
+            long perRow = vectors / vw * (steps * h * vw + NarrowTileOverhead)
+                + rest / 2 * (steps * h * 2 + NarrowTileOverhead) + rest % 2 * (steps * h + NarrowTileOverhead);
+            long cost = (M + h - 1) / h * perRow;
             if (cost < bestCost) (best, bestCost) = (h, cost);
         }
         return best;
     }
 
-    /// <summary>The fixed cost of a narrow tile (call, zeroing, stores), in reduction steps of one row: fitted to the choices measured.</summary>
-    private const int NarrowTileOverhead = 40;
+    /// <summary>Vectors of the widest narrow tile of <paramref name="rows"/> rows: 24 accumulators at most (4 x 6, 3 x 8, 2 x 10).</summary>
+    private static int NarrowWidth(int rows) => rows <= 6 ? 4 : rows == 8 ? 3 : 2;
+
+    /// <summary>
+    /// The fixed cost of a narrow tile (zeroing, stores, loop set-up), in vector multiply-adds: fitted to the choices measured
+    /// (it decides between a short reduction's padded rows and its extra tiles).
+    /// </summary>
+    private const int NarrowTileOverhead = 160;
 
     private static void NarrowRowBlocks<T, TVec, TEpi, TRows>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P,
         bool accumulate, ref float y, TEpi epi)
@@ -98,11 +114,14 @@ internal static partial class Gemm
         for (int n0 = 0; n0 < N; n0 += nb)
         {
             int nn = Math.Min(nb, N - n0);
-            int end4 = R <= 6 ? nn / (4 * w) * (4 * w) : 0;
+            // The widest tiles the accumulator budget allows at this height (4 vectors up to 6 rows, 3 at 8, 2 at 10), then
+            // 2-vector and 1-vector tiles, then the masked tail.
+            int vw = NarrowWidth(R);
+            int end4 = vw > 2 ? nn / (vw * w) * (vw * w) : 0;
             int end2 = end4 + (nn - end4) / (2 * w) * (2 * w);
             int end1 = nn / w * w;
             int tail = nn - end1;
-            int g4 = end4 / (4 * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
+            int g4 = end4 / (vw * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
             int full = M / R, m0 = full * R;
             for (int p0 = 0; p0 < P; p0 += chunk)
             {
@@ -145,8 +164,11 @@ internal static partial class Gemm
         where TLayout : struct, IConstant
     {
         int R = TRows.Value;
-        if (s.G4 > 0)
+        if (s.G4 > 0 && R <= 6)
             NarrowTiles<T, TVec, TRows, Vectors4, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldn, ref c, ref y, ldn,
+                rows, s.Pn, s.G4, s.Add, s.Final, epi);
+        else if (s.G4 > 0 && R == 8)
+            NarrowTiles<T, TVec, TRows, Vectors3, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldn, ref c, ref y, ldn,
                 rows, s.Pn, s.G4, s.Add, s.Final, epi);
         if (s.G2 > 0)
             NarrowTiles<T, TVec, TRows, Vectors2, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End4), ldn,

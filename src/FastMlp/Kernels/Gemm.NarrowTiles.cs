@@ -29,7 +29,7 @@ internal static partial class Gemm
         int w = T.Width;
         int R = TRows.Value;
         int V = TVectors.Value;
-        Debug.Assert(R <= 10 && (V <= 2 || R <= 6), "The tile must fit the accumulators it names.");
+        Debug.Assert(R <= 10 && (V <= 2 || R <= 6 || (V == 3 && R <= 8)), "The tile must fit the accumulators it names.");
         for (int t = 0; t < blocks; t++)
         {
             ref float at = ref Unsafe.Add(ref a, t * ablock);
@@ -41,7 +41,8 @@ internal static partial class Gemm
                 TVec c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero, c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
                 TVec c20 = T.Zero, c21 = T.Zero, c22 = T.Zero, c23 = T.Zero, c30 = T.Zero, c31 = T.Zero, c32 = T.Zero, c33 = T.Zero;
                 TVec c40 = T.Zero, c41 = T.Zero, c42 = T.Zero, c43 = T.Zero, c50 = T.Zero, c51 = T.Zero, c52 = T.Zero, c53 = T.Zero;
-                TVec c60 = T.Zero, c61 = T.Zero, c70 = T.Zero, c71 = T.Zero, c80 = T.Zero, c81 = T.Zero, c90 = T.Zero, c91 = T.Zero;
+                TVec c60 = T.Zero, c61 = T.Zero, c62 = T.Zero, c70 = T.Zero, c71 = T.Zero, c72 = T.Zero;
+                TVec c80 = T.Zero, c81 = T.Zero, c90 = T.Zero, c91 = T.Zero;
                 ref float ap = ref at;
                 ref float bp = ref Unsafe.Add(ref b, g * V * w);
                 for (int p = 0; p < pn; p++)
@@ -49,55 +50,63 @@ internal static partial class Gemm
                     TVec b0 = T.Load(ref bp);
                     TVec b1 = V > 1 ? T.Load(ref Unsafe.Add(ref bp, w)) : T.Zero;
                     TVec b2 = V > 2 ? T.Load(ref Unsafe.Add(ref bp, 2 * w)) : T.Zero;
-                    TVec b3 = V > 2 ? T.Load(ref Unsafe.Add(ref bp, 3 * w)) : T.Zero;
+                    TVec b3 = V > 3 ? T.Load(ref Unsafe.Add(ref bp, 3 * w)) : T.Zero;
                     TVec s = T.Splat(ap);
                     c00 = T.MulAdd(s, b0, c00);
                     if (V > 1) c01 = T.MulAdd(s, b1, c01);
-                    if (V > 2) { c02 = T.MulAdd(s, b2, c02); c03 = T.MulAdd(s, b3, c03); }
+                    if (V > 2) c02 = T.MulAdd(s, b2, c02);
+                        if (V > 3) c03 = T.MulAdd(s, b3, c03);
                     if (R > 1)
                     {
                         s = T.Splat(Unsafe.Add(ref ap, 1 * arow));
                         c10 = T.MulAdd(s, b0, c10);
                         if (V > 1) c11 = T.MulAdd(s, b1, c11);
-                        if (V > 2) { c12 = T.MulAdd(s, b2, c12); c13 = T.MulAdd(s, b3, c13); }
+                        if (V > 2) c12 = T.MulAdd(s, b2, c12);
+                        if (V > 3) c13 = T.MulAdd(s, b3, c13);
                     }
                     if (R > 2)
                     {
                         s = T.Splat(Unsafe.Add(ref ap, 2 * arow));
                         c20 = T.MulAdd(s, b0, c20);
                         if (V > 1) c21 = T.MulAdd(s, b1, c21);
-                        if (V > 2) { c22 = T.MulAdd(s, b2, c22); c23 = T.MulAdd(s, b3, c23); }
+                        if (V > 2) c22 = T.MulAdd(s, b2, c22);
+                        if (V > 3) c23 = T.MulAdd(s, b3, c23);
                     }
                     if (R > 3)
                     {
                         s = T.Splat(Unsafe.Add(ref ap, 3 * arow));
                         c30 = T.MulAdd(s, b0, c30);
                         if (V > 1) c31 = T.MulAdd(s, b1, c31);
-                        if (V > 2) { c32 = T.MulAdd(s, b2, c32); c33 = T.MulAdd(s, b3, c33); }
+                        if (V > 2) c32 = T.MulAdd(s, b2, c32);
+                        if (V > 3) c33 = T.MulAdd(s, b3, c33);
                     }
                     if (R > 4)
                     {
                         s = T.Splat(Unsafe.Add(ref ap, 4 * arow));
                         c40 = T.MulAdd(s, b0, c40);
                         if (V > 1) c41 = T.MulAdd(s, b1, c41);
-                        if (V > 2) { c42 = T.MulAdd(s, b2, c42); c43 = T.MulAdd(s, b3, c43); }
+                        if (V > 2) c42 = T.MulAdd(s, b2, c42);
+                        if (V > 3) c43 = T.MulAdd(s, b3, c43);
                     }
                     if (R > 5)
                     {
                         s = T.Splat(Unsafe.Add(ref ap, 5 * arow));
                         c50 = T.MulAdd(s, b0, c50);
                         if (V > 1) c51 = T.MulAdd(s, b1, c51);
-                        if (V > 2) { c52 = T.MulAdd(s, b2, c52); c53 = T.MulAdd(s, b3, c53); }
+                        if (V > 2) c52 = T.MulAdd(s, b2, c52);
+                        if (V > 3) c53 = T.MulAdd(s, b3, c53);
                     }
-                    // Rows 6..9 exist only with at most 2 vectors (the 24-accumulator budget).
+                    // Rows 6 and 7 exist with at most 3 vectors, rows 8 and 9 with at most 2 (the 24-accumulator budget).
                     if (R > 6)
                     {
                         s = T.Splat(Unsafe.Add(ref ap, 6 * arow));
                         c60 = T.MulAdd(s, b0, c60);
                         if (V > 1) c61 = T.MulAdd(s, b1, c61);
+                        if (V > 2) c62 = T.MulAdd(s, b2, c62);
                         s = T.Splat(Unsafe.Add(ref ap, 7 * arow));
                         c70 = T.MulAdd(s, b0, c70);
                         if (V > 1) c71 = T.MulAdd(s, b1, c71);
+                        if (V > 2) c72 = T.MulAdd(s, b2, c72);
                     }
                     if (R > 8)
                     {
@@ -117,8 +126,8 @@ internal static partial class Gemm
                 if (R > 3 && rows > 3) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 3 * ldc), c30, c31, c32, c33, add);
                 if (R > 4 && rows > 4) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 4 * ldc), c40, c41, c42, c43, add);
                 if (R > 5 && rows > 5) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 5 * ldc), c50, c51, c52, c53, add);
-                if (R > 6 && rows > 6) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 6 * ldc), c60, c61, c60, c61, add);
-                if (R > 7 && rows > 7) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 7 * ldc), c70, c71, c70, c71, add);
+                if (R > 6 && rows > 6) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 6 * ldc), c60, c61, c62, c62, add);
+                if (R > 7 && rows > 7) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 7 * ldc), c70, c71, c72, c72, add);
                 if (R > 8 && rows > 8) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 8 * ldc), c80, c81, c80, c81, add);
                 if (R > 9 && rows > 9) NarrowStore<T, TVec, TVectors>(ref Unsafe.Add(ref cg, 9 * ldc), c90, c91, c90, c91, add);
                 // The last chunk of a fused product: the derivative on the finished vectors, in 2-vector pieces.
@@ -140,7 +149,8 @@ internal static partial class Gemm
             StoreC1<T, TVec>(ref c, v0, add);
         else
             StoreC2<T, TVec>(ref c, v0, v1, add);
-        if (V > 2) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 2 * w), v2, v3, add);
+        if (V == 3) StoreC1<T, TVec>(ref Unsafe.Add(ref c, 2 * w), v2, add);
+        if (V > 3) StoreC2<T, TVec>(ref Unsafe.Add(ref c, 2 * w), v2, v3, add);
     }
 
     /// <summary>
@@ -206,4 +216,5 @@ internal readonly struct RowsAdjacent : IConstant { public static int Value => 1
 internal readonly struct RowsStrided : IConstant { public static int Value => 0; }
 internal readonly struct Vectors1 : IConstant { public static int Value => 1; }
 internal readonly struct Vectors2 : IConstant { public static int Value => 2; }
+internal readonly struct Vectors3 : IConstant { public static int Value => 3; }
 internal readonly struct Vectors4 : IConstant { public static int Value => 4; }

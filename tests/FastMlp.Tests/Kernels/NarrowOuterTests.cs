@@ -5,7 +5,7 @@ namespace FastMlp.Tests.Kernels;
 /// <summary>
 /// The narrow outer product of the Avx512 path (Gemm.Narrow.cs) against the tiled kernel it stands in for: the same bits for
 /// every shape, whichever kernel the shape selects, so that blocks of rows or of dW outputs may go to either. Shapes around
-/// its tile heights (4-10 rows), column groups (4, 2, 1 vectors and a masked tail), reduction chunks (128 on Avx512) and
+/// its tiles (4-6 rows x 4 vectors, 8 x 3, up to 10 x 2, 1-vector tiles and a masked tail), reduction chunks (128 on Avx512) and
 /// the thresholds of its selection (16 rows of C; a B chunk of 64 KiB with adjacent A values, 256 KiB with strided ones).
 /// On a machine without AVX-512 these tests have nothing to check and pass.
 /// </summary>
@@ -31,6 +31,11 @@ public class NarrowOuterTests
             yield return (19, 64, p);
             yield return (32, 100, p);
         }
+        // 8 x 3 tiles (12 or more vectors of columns, short reductions), with 2- and 1-vector tiles and a tail after them.
+        yield return (32, 1024, 10);
+        yield return (24, 250, 7);
+        yield return (33, 215, 10);
+        yield return (17, 192, 12);
         yield return (256, 32, 10);
         yield return (257, 65, 31);
         yield return (100, 300, 20);
