@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 
 namespace FastMlp.Kernels;
 
-// The outer product of narrow layers on Avx512 (no B packing, tiles shaped to the narrow dimension, masked column tail);
+// The outer product of narrow layers on Avx512 (B read in place, tiles shaped to the narrow dimension, masked column tail);
 // the tiles are in Gemm.NarrowTiles.cs, the general blocked kernel in Gemm.Outer.cs.
 internal static partial class Gemm
 {
@@ -34,14 +34,15 @@ internal static partial class Gemm
     private const int NarrowStridedMaxBytes = 256 * 1024;
 
     /// <summary>
-    /// The outer product of <see cref="OuterProduct"/> (same arguments and contract) without its blocking: for each block
-    /// of R rows of C (R from <see cref="NarrowRows"/>), per reduction chunk of the tiled kernel's length, the block's A
-    /// values are laid out p-major (a small copy into the workspace; none for WeightGradient's whole tiles, whose values
-    /// are already adjacent in dy), then every column group of the rows is computed with B read in place: tiles of 4, 2
-    /// and 1 vectors and a masked tail. Each element gets exactly the operations the tiled kernel gives it (a fused chain
-    /// per vector column over the chunk, an unfused one per tail column, chunk partials added in order, the epilogue on the
-    /// last chunk), so the two give the same bits and either may compute any block of rows.
-    /// Holds the <see cref="Workspace"/> throughout.
+    /// The outer product of <see cref="OuterProduct"/> (same arguments and contract) with B read in place instead of packed:
+    /// the columns are cut into blocks whose B chunk fits L1 (<see cref="NarrowColumnBlock"/>); per column block and
+    /// reduction chunk (the tiled kernel's length), every whole block of R rows of C (R from <see cref="NarrowRows"/>) is
+    /// computed tile by tile, R rows x 4, 3, 2 or 1 vectors and then a masked tail, with A's values broadcast where they lie
+    /// (a row stride apart in InputGradient's dy, adjacent in WeightGradient's); the last, partial block of rows first copies
+    /// its A values p-major into the workspace, its last row repeated. Each element gets exactly the operations the tiled
+    /// kernel gives it (a fused chain per vector column over the chunk, an unfused one per tail column, chunk partials added
+    /// in order, the epilogue after the last chunk), so the two give the same bits and either may compute any block of rows
+    /// or of dW's outputs. Holds the <see cref="Workspace"/> throughout.
     /// </summary>
     private static void NarrowOuter<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P, bool accumulate,
         ref float y, TEpi epi)
@@ -99,6 +100,7 @@ internal static partial class Gemm
     /// </summary>
     private const int NarrowTileOverhead = 160;
 
+    /// <summary><see cref="NarrowOuter"/> at tile height TRows.Value: the column blocks, chunks and row blocks.</summary>
     private static void NarrowRowBlocks<T, TVec, TEpi, TRows>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P,
         bool accumulate, ref float y, TEpi epi)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
