@@ -48,6 +48,11 @@ internal static partial class Gemm
         ref float y, TEpi epi)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
     {
+        if (P == 1 && typeof(TEpi) == typeof(NoDerivativeOp))
+        {
+            NarrowRank1<T, TVec>(ref a, sm, ref b, ref c, M, N, accumulate);
+            return;
+        }
         int chunk = PanelBytes / (2 * T.Width * sizeof(float));
         switch (NarrowRows(M, N, P, T.Width, chunk, sm == 1))
         {
@@ -189,6 +194,55 @@ internal static partial class Gemm
             if (s.Final)
                 for (int m = 0; m < rows; m++)
                     EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cn, m * ldn), ref Unsafe.Add(ref yn, m * ldn), s.Tail, epi);
+        }
+    }
+
+    /// <summary>
+    /// P == 1 (WeightGradient of one sample: dw = dy^T x, a rank-1 update): C[m, n] = A(m, 0) B[0, n], each vector a
+    /// multiply-add onto zero (the one step of a tiled chain) and the tail lanes a product added to zero, so the bits are the
+    /// tiles'. Column-major over 4-vector groups: B's group is loaded once and every row of C gets its broadcast times it, so
+    /// the loop is the stream of stores it has to be, with no tiling, packing or blocking to set up.
+    /// </summary>
+    private static void NarrowRank1<T, TVec>(ref float a, nint sm, ref float b, ref float c, int M, int N, bool accumulate)
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        int w = T.Width;
+        int end1 = N / w * w;
+        nint ldc = N;
+        int n = 0;
+        for (; n <= end1 - 4 * w; n += 4 * w)
+        {
+            TVec b0 = T.Load(ref Unsafe.Add(ref b, n)), b1 = T.Load(ref Unsafe.Add(ref b, n + w));
+            TVec b2 = T.Load(ref Unsafe.Add(ref b, n + 2 * w)), b3 = T.Load(ref Unsafe.Add(ref b, n + 3 * w));
+            ref float cn = ref Unsafe.Add(ref c, n);
+            for (int m = 0; m < M; m++)
+            {
+                TVec s = T.Splat(Unsafe.Add(ref a, m * sm));
+                StoreC2<T, TVec>(ref cn, T.MulAdd(s, b0, T.Zero), T.MulAdd(s, b1, T.Zero), accumulate);
+                StoreC2<T, TVec>(ref Unsafe.Add(ref cn, 2 * w), T.MulAdd(s, b2, T.Zero), T.MulAdd(s, b3, T.Zero), accumulate);
+                cn = ref Unsafe.Add(ref cn, ldc);
+            }
+        }
+        for (; n < end1; n += w)
+        {
+            TVec b0 = T.Load(ref Unsafe.Add(ref b, n));
+            ref float cn = ref Unsafe.Add(ref c, n);
+            for (int m = 0; m < M; m++)
+            {
+                StoreC1<T, TVec>(ref cn, T.MulAdd(T.Splat(Unsafe.Add(ref a, m * sm)), b0, T.Zero), accumulate);
+                cn = ref Unsafe.Add(ref cn, ldc);
+            }
+        }
+        if (n < N)
+        {
+            int tail = N - n;
+            TVec b0 = T.LoadFirst(ref Unsafe.Add(ref b, n), tail);
+            ref float cn = ref Unsafe.Add(ref c, n);
+            for (int m = 0; m < M; m++)
+            {
+                NarrowStoreFirst<T, TVec>(ref cn, T.Add(T.Zero, T.Multiply(T.Splat(Unsafe.Add(ref a, m * sm)), b0)), accumulate, tail);
+                cn = ref Unsafe.Add(ref cn, ldc);
+            }
         }
     }
 
