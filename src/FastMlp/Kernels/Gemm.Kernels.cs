@@ -91,7 +91,7 @@ internal static partial class Gemm
 
     private static void WeightGradientSimd<T, TVec>(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
         Span<float> db, int rows, int inputs, int outputs, bool accumulate, int dyStride)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
+        where T : struct, IGemvSimd<TVec> where TVec : struct
     {
         dyStride = CheckWeightGradient(dy, x, dw, db, rows, inputs, outputs, dyStride);
         // dw[o, i] = sum_r dy[r, o] x[r, i]: M = outputs, N = inputs, reduction P = rows; A(m, p) = dy[p * dyStride + m].
@@ -100,28 +100,5 @@ internal static partial class Gemm
         OuterProduct<T, TVec, NoDerivativeOp>(ref pdy, 1, dyStride, ref MemoryMarshal.GetReference(x),
             ref pdw, outputs, inputs, rows, accumulate, ref pdw, default);
         ColumnSums<T, TVec>(ref pdy, ref MemoryMarshal.GetReference(db), rows, outputs, dyStride, accumulate);
-    }
-
-    /// <summary>db[o] = (accumulate ? db[o] : 0) + sum_r dy[r * stride + o], vectors along o, rows in order.</summary>
-    private static void ColumnSums<T, TVec>(ref float dy, ref float db, int rows, int outputs, nint stride, bool accumulate)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
-    {
-        int width = T.Width;
-        int o = 0;
-        for (; o <= outputs - width; o += width)
-        {
-            TVec s = T.Zero;
-            for (int r = 0; r < rows; r++)
-                s = T.Add(s, T.Load(ref Unsafe.Add(ref dy, r * stride + o)));
-            StoreC1<T, TVec>(ref Unsafe.Add(ref db, o), s, accumulate);
-        }
-        for (; o < outputs; o++)
-        {
-            float s = 0f;
-            for (int r = 0; r < rows; r++)
-                s += Unsafe.Add(ref dy, r * stride + o);
-            ref float d = ref Unsafe.Add(ref db, o);
-            d = accumulate ? d + s : s;
-        }
     }
 }

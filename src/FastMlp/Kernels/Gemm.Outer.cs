@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace FastMlp.Kernels;
@@ -47,7 +48,7 @@ internal static partial class Gemm
     /// Holds the <see cref="Workspace"/> throughout: nothing it calls may use it.
     /// </summary>
     private static void OuterProduct<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float bm, ref float c, int M, int N, int P, bool accumulate,
-        ref float y, TEpi epi)
+        ref float y, TEpi epi, bool allowNarrow = true)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
     {
         bool fused = typeof(TEpi) != typeof(NoDerivativeOp);
@@ -56,6 +57,12 @@ internal static partial class Gemm
         if (P == 0)
         {
             if (!accumulate) MemoryMarshal.CreateSpan(ref c, M * N).Clear();
+            return;
+        }
+        if (allowNarrow && NarrowTakes<T>(M, N, P, sm))
+        {
+            // Same bits as below (see NarrowOuter); T is Avx512GemmSimd here.
+            NarrowOuter<Avx512GemmSimd, Vector512<float>, TEpi>(ref a, sm, sp, ref bm, ref c, M, N, P, accumulate, ref y, epi);
             return;
         }
         int nr = 2 * T.Width;

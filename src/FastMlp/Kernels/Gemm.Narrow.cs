@@ -1,0 +1,294 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace FastMlp.Kernels;
+
+// The outer product of narrow layers on Avx512 (B read in place, tiles shaped to the narrow dimension, masked column tail);
+// the tiles are in Gemm.NarrowTiles.cs, the general blocked kernel in Gemm.Outer.cs.
+internal static partial class Gemm
+{
+    /// <summary>
+    /// Whether <see cref="OuterProduct"/> hands C [M x N] = A [M x P] B [P x N] to <see cref="NarrowOuter"/>: on Avx512
+    /// only (its tiles count on 32 vector registers; an AVX2-only CPU has 16), for M &gt; 1 (one row is
+    /// <see cref="OuterRow"/>'s), when its unpacked B is cheap to re-read: the narrow kernel reads a chunk of B (up to a
+    /// chunk of rows x N) once per block of R rows of C, from L1 or L2, where the tiled kernel packs it once. Measured on
+    /// Zen 5 (narrow-gradients report): with at most 16 rows of C (3 blocks or fewer) the narrow kernel won at every size
+    /// tried; with A's values of a step adjacent (WeightGradient) it won while a chunk of B was at most 64 KiB and lost
+    /// from 128 KiB (256 x 256 x 128: 117 against 87 us); with A's rows strided (InputGradient) it won up to 128 KiB
+    /// (256 x 256 x 128: 75 against 87 us), tied at 400 KiB and lost at 512 KiB (256 x 1024 x 1024).
+    /// </summary>
+    private static bool NarrowTakes<T>(int M, int N, int P, nint sm)
+    {
+        if (typeof(T) != typeof(Avx512GemmSimd) || M <= 1)
+            return false;
+        int chunk = PanelBytes / (2 * Avx512GemmSimd.Width * sizeof(float));
+        long chunkBytes = (long)Math.Min(P, chunk) * N * sizeof(float);
+        return M <= 16 || chunkBytes <= (sm == 1 ? NarrowAdjacentMaxBytes : NarrowStridedMaxBytes);
+    }
+
+    /// <summary>The largest chunk of B (bytes) the narrow kernel takes when A's values of a step are adjacent (WeightGradient).</summary>
+    private const int NarrowAdjacentMaxBytes = 64 * 1024;
+
+    /// <summary>The largest chunk of B (bytes) the narrow kernel takes when A's rows are strided (InputGradient).</summary>
+    private const int NarrowStridedMaxBytes = 256 * 1024;
+
+    /// <summary>
+    /// The outer product of <see cref="OuterProduct"/> (same arguments and contract) with B read in place instead of packed:
+    /// the columns are cut into blocks whose B chunk fits L1 (<see cref="NarrowColumnBlock"/>); per column block and
+    /// reduction chunk (the tiled kernel's length), every whole block of R rows of C (R from <see cref="NarrowRows"/>) is
+    /// computed tile by tile, R rows x 4, 3, 2 or 1 vectors and then a masked tail, with A's values broadcast where they lie
+    /// (a row stride apart in InputGradient's dy, adjacent in WeightGradient's); the last, partial block of rows first copies
+    /// its A values p-major into the workspace, its last row repeated. Each element gets exactly the operations the tiled
+    /// kernel gives it (a fused chain per vector column over the chunk, an unfused one per tail column, chunk partials added
+    /// in order, the epilogue after the last chunk), so the two give the same bits and either may compute any block of rows
+    /// or of dW's outputs. Holds the <see cref="Workspace"/> throughout.
+    /// </summary>
+    private static void NarrowOuter<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P, bool accumulate,
+        ref float y, TEpi epi)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
+    {
+        if (P == 1 && typeof(TEpi) == typeof(NoDerivativeOp))
+        {
+            NarrowRank1<T, TVec>(ref a, sm, ref b, ref c, M, N, accumulate);
+            return;
+        }
+        int chunk = PanelBytes / (2 * T.Width * sizeof(float));
+        switch (NarrowRows(M, N, P, T.Width, chunk, sm == 1))
+        {
+            case 4: NarrowRowBlocks<T, TVec, TEpi, Rows4>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            case 5: NarrowRowBlocks<T, TVec, TEpi, Rows5>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            case 6: NarrowRowBlocks<T, TVec, TEpi, Rows6>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            case 8: NarrowRowBlocks<T, TVec, TEpi, Rows8>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+            default: NarrowRowBlocks<T, TVec, TEpi, Rows10>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
+        }
+    }
+
+    /// <summary>
+    /// Rows per narrow tile, R. The tile is as wide as the 24 accumulators allow at that height (4 vectors up to 6 rows, 3 at
+    /// 8, 2 at 10; <see cref="NarrowWidth"/>). With 4 or more vectors of columns the heights are 6, 5 and 4, and 8 (3-vector
+    /// tiles) from 12 vectors on (with fewer, the 1- and 2-vector tiles left over cost more than the padding saved); narrower
+    /// C takes 2-vector tiles of up to 8 rows, or 10 when A's values of a step are adjacent (WeightGradient: with a row stride,
+    /// InputGradient, each extra row costs an address register, and 10 rows measured slower than 8).
+    /// The height minimises an estimated cost, in multiply-adds of one vector: ceil(M / R) row blocks x, per tile across the
+    /// columns, (reduction steps x R x the tile's vectors + <see cref="NarrowTileOverhead"/>); ties go to the taller.
+    /// Measured on Zen 5 (narrow-gradients report): M = 32 takes 8 x 3 tiles at 10 steps over 1024 columns (3.5 against 3.9
+    /// us with 6 x 4) but 4 x 4 at 128 steps over 64 columns; M = 256 takes 6 x 4.
+    /// </summary>
+    private static int NarrowRows(int M, int N, int P, int width, int chunk, bool adjacent)
+    {
+        int vectors = Math.Max(1, (N + width - 1) / width);
+        ReadOnlySpan<int> heights = N >= 4 * width
+            ? (vectors >= 12 ? [8, 6, 5, 4] : [6, 5, 4])
+            : (adjacent ? [10, 8, 6, 5, 4] : [8, 6, 5, 4]);
+        long steps = Math.Min(P, chunk);
+        int best = heights[0];
+        long bestCost = long.MaxValue;
+        foreach (int h in heights)
+        {
+            int vw = NarrowWidth(h);
+            int rest = vectors % vw;
+            long perRow = vectors / vw * (steps * h * vw + NarrowTileOverhead)
+                + rest / 2 * (steps * h * 2 + NarrowTileOverhead) + rest % 2 * (steps * h + NarrowTileOverhead);
+            long cost = (M + h - 1) / h * perRow;
+            if (cost < bestCost) (best, bestCost) = (h, cost);
+        }
+        return best;
+    }
+
+    /// <summary>Vectors of the widest narrow tile of <paramref name="rows"/> rows: 24 accumulators at most (4 x 6, 3 x 8, 2 x 10).</summary>
+    private static int NarrowWidth(int rows) => rows <= 6 ? 4 : rows == 8 ? 3 : 2;
+
+    /// <summary>
+    /// The fixed cost of a narrow tile (zeroing, stores, loop set-up), in vector multiply-adds: fitted to the choices measured
+    /// (it decides between a short reduction's padded rows and its extra tiles).
+    /// </summary>
+    private const int NarrowTileOverhead = 160;
+
+    /// <summary><see cref="NarrowOuter"/> at tile height TRows.Value: the column blocks, chunks and row blocks.</summary>
+    private static void NarrowRowBlocks<T, TVec, TEpi, TRows>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P,
+        bool accumulate, ref float y, TEpi epi)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
+    {
+        bool fused = typeof(TEpi) != typeof(NoDerivativeOp);
+        int w = T.Width;
+        int R = TRows.Value;
+        int chunk = PanelBytes / (2 * w * sizeof(float));
+        ref float pa = ref Workspace(R * chunk);
+        nint ldn = N;
+        // Blocks of columns whose B chunk fits L1 beside the C rows being written: every row block meets the B block there.
+        int nb = NarrowColumnBlock(N, Math.Min(P, chunk), w);
+        for (int n0 = 0; n0 < N; n0 += nb)
+        {
+            int nn = Math.Min(nb, N - n0);
+            // The widest tiles the accumulator budget allows at this height (4 vectors up to 6 rows, 3 at 8, 2 at 10), then
+            // 2-vector and 1-vector tiles, then the masked tail.
+            int vw = NarrowWidth(R);
+            int end4 = vw > 2 ? nn / (vw * w) * (vw * w) : 0;
+            int end2 = end4 + (nn - end4) / (2 * w) * (2 * w);
+            int end1 = nn / w * w;
+            int tail = nn - end1;
+            int g4 = end4 / (vw * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
+            int full = M / R, m0 = full * R;
+            for (int p0 = 0; p0 < P; p0 += chunk)
+            {
+                int pn = Math.Min(chunk, P - p0);
+                var pass = new NarrowPass(pn, accumulate || p0 > 0, fused && p0 + pn == P, g4, g2, g1, end4, end2, end1, tail);
+                ref float bp = ref Unsafe.Add(ref b, p0 * ldn + n0);
+                // Whole row blocks read A in place; the last, partial one copies its rows (the last repeated, so that no row
+                // past M is read) p-major.
+                if (full > 0)
+                {
+                    ref float ap = ref Unsafe.Add(ref a, p0 * sp);
+                    if (sm == 1)
+                        NarrowColumns<T, TVec, TEpi, TRows, RowsAdjacent>(ref ap, 1, sp, R, full, ref bp, ref Unsafe.Add(ref c, n0),
+                            ref Unsafe.Add(ref y, n0), ldn, R, pass, epi);
+                    else
+                        NarrowColumns<T, TVec, TEpi, TRows, RowsStrided>(ref ap, sm, sp, R * sm, full, ref bp, ref Unsafe.Add(ref c, n0),
+                            ref Unsafe.Add(ref y, n0), ldn, R, pass, epi);
+                }
+                if (m0 < M)
+                {
+                    NarrowPackA(ref a, sm, sp, ref pa, m0, M, R, p0, pn);
+                    NarrowColumns<T, TVec, TEpi, TRows, RowsAdjacent>(ref pa, 1, R, 0, 1, ref bp, ref Unsafe.Add(ref c, m0 * ldn + n0),
+                        ref Unsafe.Add(ref y, m0 * ldn + n0), ldn, M - m0, pass, epi);
+                }
+            }
+        }
+    }
+
+    /// <summary>One chunk of one column block of <see cref="NarrowRowBlocks"/>: the reduction steps, the store mode, and the
+    /// column groups (counts of 4-, 2- and 1-vector tiles, where each ends, and the masked tail).</summary>
+    private readonly record struct NarrowPass(int Pn, bool Add, bool Final, int G4, int G2, int G1, int End4, int End2, int End1, int Tail);
+
+    /// <summary>
+    /// <paramref name="blocks"/> row blocks of R rows (A from a + t * ablock) across the columns of one pass: the 4-, 2- and
+    /// 1-vector tiles, then the masked tail; only the first <paramref name="rows"/> rows of each block are stored.
+    /// </summary>
+    private static void NarrowColumns<T, TVec, TEpi, TRows, TLayout>(ref float a, nint arow, nint astep, nint ablock, int blocks, ref float b,
+        ref float c, ref float y, nint ldn, int rows, NarrowPass s, TEpi epi)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
+        where TLayout : struct, IConstant
+    {
+        int R = TRows.Value;
+        if (s.G4 > 0 && R <= 6)
+            NarrowTiles<T, TVec, TRows, Vectors4, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldn, ref c, ref y, ldn,
+                rows, s.Pn, s.G4, s.Add, s.Final, epi);
+        else if (s.G4 > 0 && R == 8)
+            NarrowTiles<T, TVec, TRows, Vectors3, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldn, ref c, ref y, ldn,
+                rows, s.Pn, s.G4, s.Add, s.Final, epi);
+        if (s.G2 > 0)
+            NarrowTiles<T, TVec, TRows, Vectors2, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End4), ldn,
+                ref Unsafe.Add(ref c, s.End4), ref Unsafe.Add(ref y, s.End4), ldn, rows, s.Pn, s.G2, s.Add, s.Final, epi);
+        if (s.G1 > 0)
+            NarrowTiles<T, TVec, TRows, Vectors1, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End2), ldn,
+                ref Unsafe.Add(ref c, s.End2), ref Unsafe.Add(ref y, s.End2), ldn, rows, s.Pn, s.G1, s.Add, s.Final, epi);
+        if (s.Tail == 0)
+            return;
+        for (int t = 0; t < blocks; t++)
+        {
+            ref float cn = ref Unsafe.Add(ref c, t * R * ldn + s.End1);
+            ref float yn = ref Unsafe.Add(ref y, t * R * ldn + s.End1);
+            NarrowTail<T, TVec, TRows>(ref Unsafe.Add(ref a, t * ablock), arow, astep, ref Unsafe.Add(ref b, s.End1), ldn, ref cn, ldn,
+                rows, s.Pn, s.Add, s.Tail);
+            if (s.Final)
+                for (int m = 0; m < rows; m++)
+                    EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cn, m * ldn), ref Unsafe.Add(ref yn, m * ldn), s.Tail, epi);
+        }
+    }
+
+    /// <summary>
+    /// P == 1 (WeightGradient of one sample: dw = dy^T x, a rank-1 update): C[m, n] = A(m, 0) B[0, n], each vector a
+    /// multiply-add onto zero (the one step of a tiled chain) and the tail lanes a product added to zero, so the bits are the
+    /// tiles'. Column-major over 4-vector groups: B's group is loaded once and every row of C gets its broadcast times it, so
+    /// the loop is the stream of stores it has to be, with no tiling, packing or blocking to set up.
+    /// </summary>
+    private static void NarrowRank1<T, TVec>(ref float a, nint sm, ref float b, ref float c, int M, int N, bool accumulate)
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        int w = T.Width;
+        int end1 = N / w * w;
+        nint ldc = N;
+        int n = 0;
+        for (; n <= end1 - 4 * w; n += 4 * w)
+        {
+            TVec b0 = T.Load(ref Unsafe.Add(ref b, n)), b1 = T.Load(ref Unsafe.Add(ref b, n + w));
+            TVec b2 = T.Load(ref Unsafe.Add(ref b, n + 2 * w)), b3 = T.Load(ref Unsafe.Add(ref b, n + 3 * w));
+            ref float cn = ref Unsafe.Add(ref c, n);
+            for (int m = 0; m < M; m++)
+            {
+                TVec s = T.Splat(Unsafe.Add(ref a, m * sm));
+                StoreC2<T, TVec>(ref cn, T.MulAdd(s, b0, T.Zero), T.MulAdd(s, b1, T.Zero), accumulate);
+                StoreC2<T, TVec>(ref Unsafe.Add(ref cn, 2 * w), T.MulAdd(s, b2, T.Zero), T.MulAdd(s, b3, T.Zero), accumulate);
+                cn = ref Unsafe.Add(ref cn, ldc);
+            }
+        }
+        for (; n < end1; n += w)
+        {
+            TVec b0 = T.Load(ref Unsafe.Add(ref b, n));
+            ref float cn = ref Unsafe.Add(ref c, n);
+            for (int m = 0; m < M; m++)
+            {
+                StoreC1<T, TVec>(ref cn, T.MulAdd(T.Splat(Unsafe.Add(ref a, m * sm)), b0, T.Zero), accumulate);
+                cn = ref Unsafe.Add(ref cn, ldc);
+            }
+        }
+        if (n < N)
+        {
+            int tail = N - n;
+            TVec b0 = T.LoadFirst(ref Unsafe.Add(ref b, n), tail);
+            ref float cn = ref Unsafe.Add(ref c, n);
+            for (int m = 0; m < M; m++)
+            {
+                NarrowStoreFirst<T, TVec>(ref cn, T.Add(T.Zero, T.Multiply(T.Splat(Unsafe.Add(ref a, m * sm)), b0)), accumulate, tail);
+                cn = ref Unsafe.Add(ref cn, ldc);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Columns per block of the narrow kernel: whole 4-vector tiles whose B chunk (<paramref name="steps"/> rows) takes at most
+    /// <see cref="NarrowBBlockBytes"/>, at least one tile; all of N when it fits.
+    /// </summary>
+    private static int NarrowColumnBlock(int N, int steps, int width)
+    {
+        int tile = 4 * width;
+        int nb = Math.Max(tile, NarrowBBlockBytes / sizeof(float) / Math.Max(steps, 1) / tile * tile);
+        return nb >= N ? Math.Max(N, 1) : nb;
+    }
+
+    /// <summary>Bytes of B per column block of the narrow kernel: two thirds of Zen 5's 48 KiB L1 (Zen 4: all of its 32 KiB).</summary>
+    private const int NarrowBBlockBytes = 32 * 1024;
+
+    /// <summary>A(m0..m0+R-1, p0..p0+pn-1) into dst, p-major (R values per p); rows past M repeat row M - 1.</summary>
+    private static void NarrowPackA(ref float a, nint sm, nint sp, ref float dst, int m0, int M, int R, int p0, int pn)
+    {
+        for (int i = 0; i < R; i++)
+        {
+            ref float src = ref Unsafe.Add(ref a, Math.Min(m0 + i, M - 1) * sm + p0 * sp);
+            ref float d = ref Unsafe.Add(ref dst, i);
+            for (int p = 0; p < pn; p++)
+                Unsafe.Add(ref d, (nint)p * R) = Unsafe.Add(ref src, p * sp);
+        }
+    }
+
+    /// <summary>
+    /// For tests and measurements: C = (accumulate ? C : 0) + A B on the Avx512 path through the narrow kernel, or through the
+    /// tiled kernel even where the narrow one would take the shape. A(m, p) = a[m * sm + p * sp].
+    /// </summary>
+    internal static void OuterAvx512(bool narrow, ReadOnlySpan<float> a, int sm, int sp, ReadOnlySpan<float> b, Span<float> c,
+        int M, int N, int P, bool accumulate)
+    {
+        CheckDims(M, N, P);
+        CheckLength(b.Length, (long)P * N, nameof(b));
+        CheckLength(c.Length, (long)M * N, nameof(c));
+        if (M > 0 && P > 0)
+            CheckLength(a.Length, (long)(M - 1) * sm + (long)(P - 1) * sp + 1, nameof(a));
+        ref float pa = ref MemoryMarshal.GetReference(a), pb = ref MemoryMarshal.GetReference(b), pc = ref MemoryMarshal.GetReference(c);
+        if (narrow && M > 0 && N > 0 && P > 0)
+            NarrowOuter<Avx512GemmSimd, Vector512<float>, NoDerivativeOp>(ref pa, sm, sp, ref pb, ref pc, M, N, P, accumulate, ref pc, default);
+        else
+            OuterProduct<Avx512GemmSimd, Vector512<float>, NoDerivativeOp>(ref pa, sm, sp, ref pb, ref pc, M, N, P, accumulate, ref pc, default,
+                allowNarrow: false);
+    }
+}

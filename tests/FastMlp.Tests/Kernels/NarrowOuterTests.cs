@@ -1,0 +1,157 @@
+using FastMlp.Kernels;
+
+namespace FastMlp.Tests.Kernels;
+
+/// <summary>
+/// The narrow outer product of the Avx512 path (Gemm.Narrow.cs) against the tiled kernel it stands in for: the same bits for
+/// every shape, whichever kernel the shape selects, so that blocks of rows or of dW outputs may go to either. Shapes around
+/// its tiles (4-6 rows x 4 vectors, 8 x 3, up to 10 x 2, 1-vector tiles and a masked tail), reduction chunks (128 on Avx512) and
+/// the thresholds of its selection (16 rows of C; a B chunk of 64 KiB with adjacent A values, 256 KiB with strided ones).
+/// On a machine without AVX-512 these tests have nothing to check and pass.
+/// </summary>
+public class NarrowOuterTests
+{
+    private static bool HasAvx512 => KernelDispatch.Available.Contains(KernelPath.Avx512);
+
+    private static float[] Random(int n, int seed) => FusedForwardTests.Random(n, seed);
+
+    private static float[] Garbage(int n) => Enumerable.Repeat(float.NaN, n).ToArray();
+
+    /// <summary>(M, N, P) of C [M x N] = A [M x P] B [P x N].</summary>
+    private static IEnumerable<(int M, int N, int P)> Shapes()
+    {
+        foreach (int m in new[] { 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 23, 31, 32, 33, 41, 64, 65 })
+            foreach (int n in new[] { 1, 10, 15, 16, 17, 32, 37, 48, 63, 64, 65, 80, 100, 129 })
+                foreach (int p in new[] { 1, 10, 33 })
+                    yield return (m, n, p);
+        // Reductions across one and two chunk boundaries, and tall C.
+        foreach (int p in new[] { 127, 128, 129, 256, 300 })
+        {
+            yield return (10, 37, p);
+            yield return (19, 64, p);
+            yield return (32, 100, p);
+        }
+        // 8 x 3 tiles (12 or more vectors of columns, short reductions), with 2- and 1-vector tiles and a tail after them.
+        yield return (32, 1024, 10);
+        yield return (24, 250, 7);
+        yield return (33, 215, 10);
+        yield return (17, 192, 12);
+        yield return (256, 32, 10);
+        yield return (257, 65, 31);
+        yield return (100, 300, 20);
+    }
+
+    [Fact]
+    public void Narrow_kernel_equals_the_tiled_kernel_bitwise_in_both_layouts()
+    {
+        if (!HasAvx512) return;
+        int seed = 1000;
+        foreach (bool accumulate in new[] { false, true })
+            foreach (var (m, n, p) in Shapes())
+            {
+                float[] b = Random(p * n, ++seed), c0 = accumulate ? Random(m * n, ++seed) : Garbage(m * n);
+                // InputGradient's layout: A(m, p) = a[m * P + p]; WeightGradient's: A(m, p) = a[p * stride + m], here with a
+                // stride wider than M (a column block of a wider dy).
+                float[] rowMajor = Random(m * p, ++seed);
+                int stride = m + 3;
+                float[] columnMajor = Random((p - 1) * stride + m, ++seed);
+                foreach (var (a, sm, sp, layout) in new[] { (rowMajor, p, 1, "strided"), (columnMajor, 1, stride, "adjacent") })
+                {
+                    float[] tiled = (float[])c0.Clone(), narrow = (float[])c0.Clone();
+                    Gemm.OuterAvx512(false, a, sm, sp, b, tiled, m, n, p, accumulate);
+                    Gemm.OuterAvx512(true, a, sm, sp, b, narrow, m, n, p, accumulate);
+                    FusedForwardTests.AssertBitwise(tiled, narrow, $"{m}x{n}x{p} {layout} accumulate={accumulate}");
+                }
+            }
+    }
+
+    [Fact]
+    public void Gradients_at_the_selection_thresholds_equal_the_tiled_kernel_bitwise()
+    {
+        if (!HasAvx512) return;
+        // (rows, inputs, outputs). InputGradient: M = rows, N = inputs, P = outputs; a 256 KiB B chunk is 128 x 512.
+        // WeightGradient: M = outputs, N = inputs, P = rows; a 64 KiB B chunk is 128 x 128. 16 / 17 rows of C either side.
+        var shapes = new[]
+        {
+            (40, 512, 200), (40, 513, 200), (17, 600, 130), (16, 600, 130),
+            (200, 128, 40), (200, 129, 40), (130, 300, 16), (130, 300, 17), (256, 64, 32), (256, 1024, 10), (1, 784, 20),
+        };
+        int seed = 2000;
+        foreach (var (rows, inputs, outputs) in shapes)
+        {
+            float[] dy = Random(rows * outputs, ++seed), w = Random(outputs * inputs, ++seed), x = Random(rows * inputs, ++seed);
+            float[] dx = Garbage(rows * inputs), dxTiled = Garbage(rows * inputs);
+            Gemm.InputGradientAvx512(dy, w, dx, rows, inputs, outputs);
+            if (rows > 1)
+            {
+                Gemm.OuterAvx512(false, dy, outputs, 1, w, dxTiled, rows, inputs, outputs, accumulate: false);
+                FusedForwardTests.AssertBitwise(dxTiled, dx, $"InputGradient {rows}x{inputs}x{outputs}");
+            }
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dw0 = accumulate ? Random(outputs * inputs, ++seed) : Garbage(outputs * inputs);
+                float[] dw = (float[])dw0.Clone(), dwTiled = (float[])dw0.Clone(), db = Garbage(outputs);
+                if (accumulate) db = Random(outputs, ++seed);
+                float[] db0 = (float[])db.Clone();
+                Gemm.WeightGradientAvx512(dy, x, dw, db, rows, inputs, outputs, accumulate);
+                Gemm.OuterAvx512(false, dy, 1, outputs, x, dwTiled, outputs, inputs, rows, accumulate);
+                FusedForwardTests.AssertBitwise(dwTiled, dw, $"WeightGradient {rows}x{inputs}x{outputs} accumulate={accumulate}");
+                FusedForwardTests.AssertBitwise(ColumnSums(dy, db0, rows, outputs, accumulate), db,
+                    $"bias gradient {rows}x{inputs}x{outputs} accumulate={accumulate}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Bias_gradient_sums_each_column_from_zero_in_row_order_on_every_path()
+    {
+        // The vector chains and the masked tail of ColumnSums must add exactly as one scalar chain per column does.
+        int seed = 3000;
+        foreach (KernelPath path in KernelDispatch.Available)
+        {
+            if (path == KernelPath.Scalar) continue;
+            foreach (int outputs in new[] { 1, 3, 10, 15, 16, 17, 31, 32, 33, 47, 64, 70, 130 })
+                foreach (int rows in new[] { 0, 1, 2, 7, 256 })
+                    foreach (bool accumulate in new[] { false, true })
+                    {
+                        int stride = outputs + 5;
+                        float[] dy = Random(Math.Max(0, (rows - 1) * stride + outputs), ++seed), x = Random(rows * 3, ++seed);
+                        float[] db = accumulate ? Random(outputs, ++seed) : Garbage(outputs), dw = Garbage(outputs * 3);
+                        float[] db0 = (float[])db.Clone();
+                        GemmKernelTests.WeightGradient(path, dy, x, dw, db, rows, 3, outputs, accumulate, stride);
+                        FusedForwardTests.AssertBitwise(ColumnSums(dy, db0, rows, outputs, accumulate, stride), db,
+                            $"{path} bias gradient rows {rows} outputs {outputs} accumulate={accumulate}");
+                    }
+        }
+    }
+
+    [Fact]
+    public void Narrow_gradients_allocate_nothing()
+    {
+        if (!HasAvx512) return;
+        float[] dy = Random(256 * 10, 1), w = Random(10 * 128, 2), x = Random(256 * 128, 3), y = Random(256 * 128, 4);
+        float[] dx = new float[256 * 128], dw = new float[10 * 128], db = new float[10];
+        void Calls()
+        {
+            Gemm.InputGradientAvx512(dy, w, dx, 256, 128, 10);
+            Gemm.InputGradientTimesDerivative(KernelPath.Avx512, Activation.Tanh, dy, w, y, dx, 256, 128, 10);
+            Gemm.WeightGradientAvx512(dy, x, dw, db, 256, 128, 10, accumulate: false);
+            Gemm.WeightGradientAvx512(dy, x, dw, db, 256, 128, 10, accumulate: true);
+        }
+        Assert.Equal(0, AllocationProbe.Measure(Calls));
+    }
+
+    /// <summary>The documented order: s = 0, s += dy[r, o] for r in order, then db[o] = accumulate ? db[o] + s : s.</summary>
+    private static float[] ColumnSums(float[] dy, float[] db0, int rows, int outputs, bool accumulate, int stride = 0)
+    {
+        if (stride == 0) stride = outputs;
+        var db = new float[outputs];
+        for (int o = 0; o < outputs; o++)
+        {
+            float s = 0f;
+            for (int r = 0; r < rows; r++) s += dy[r * stride + o];
+            db[o] = accumulate ? db0[o] + s : s;
+        }
+        return db;
+    }
+}
