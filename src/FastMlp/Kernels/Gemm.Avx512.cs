@@ -8,7 +8,7 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
 {
     public static int Width => Vector512<float>.Count;
     public static int TileRows => 8;
-    public static int DotRows => 4;
+    public static int DotRows => 3;
     public static Vector512<float> Zero => Vector512<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(ref float p) => Vector512.LoadUnsafe(ref p);

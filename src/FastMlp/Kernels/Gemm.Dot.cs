@@ -22,14 +22,20 @@ internal static partial class Gemm
     /// </summary>
     [SkipLocalsInit]
     private static void DotForward<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs, int outputs, TOp op)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int fr = T.DotRows;
         // With one group of W rows the X block is read once: a copy would cost more than it saves.
         bool pack = outputs > 4;
+        bool wide = UseWideTile<T, TVec>(outputs);
         int stride = pack ? PackedStride(inputs) : inputs;
         int rowBlock = ForwardRowBlock(fr, rows, stride);
-        ref float xp = ref pack ? ref Workspace(rowBlock * stride) : ref x;
+        int vectorEnd = inputs / T.Width * T.Width;
+        // The workspace holds the packed X block, then (wide tile) the packed panel of 8 W rows, both 64-byte aligned.
+        int xFloats = pack ? rowBlock * stride : 0;
+        ref float ws = ref pack || wide ? ref Workspace(xFloats + (wide ? WideCols * inputs : 0)) : ref x;
+        ref float xp = ref ws;
+        ref float panel = ref Unsafe.Add(ref ws, xFloats);
         for (int r0 = 0; r0 < rows; r0 += rowBlock)
         {
             int nb = Math.Min(rowBlock, rows - r0);
@@ -39,7 +45,18 @@ internal static partial class Gemm
             else
                 xp = ref xb;
             ref float yb = ref Unsafe.Add(ref y, (nint)r0 * outputs);
-            for (int o = 0; o < outputs; o += 4)
+            int o = 0;
+            if (wide)
+            {
+                for (; o <= outputs - WideCols; o += WideCols)
+                {
+                    ref float wo = ref Unsafe.Add(ref w, (nint)o * inputs);
+                    PackPanel8<T, TVec>(ref wo, inputs, vectorEnd, ref panel);
+                    for (int r = 0; r < nb; r += 3)
+                        DotTile8<T, TVec, TOp>(ref xp, stride, ref panel, ref Unsafe.Add(ref b, o), ref Unsafe.Add(ref yb, o), r, nb, inputs, vectorEnd, outputs, op);
+                }
+            }
+            for (; o < outputs; o += 4)
             {
                 int no = Math.Min(4, outputs - o);
                 ref float w0 = ref Unsafe.Add(ref w, (nint)o * inputs);
