@@ -25,11 +25,18 @@ internal static partial class Gemm
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int fr = T.DotRows;
-        // With one group of W rows the X block is read once: a copy would cost more than it saves.
-        bool pack = outputs > 4;
         bool wide = UseWideTile<T, TVec>(outputs);
-        int stride = pack ? PackedStride(inputs) : inputs;
-        int rowBlock = ForwardRowBlock(fr, rows, stride);
+        bool pack;
+        int stride, rowBlock;
+        if (wide)
+            (pack, stride, rowBlock) = WideBlocking(rows, inputs, outputs);
+        else
+        {
+            // With one group of W rows the X block is read once: a copy would cost more than it saves.
+            pack = outputs > 4;
+            stride = pack ? PackedStride(inputs) : inputs;
+            rowBlock = ForwardRowBlock(fr, rows, stride);
+        }
         int vectorEnd = inputs / T.Width * T.Width;
         // The workspace holds the packed X block, then (wide tile) the packed panel of 8 W rows, both 64-byte aligned.
         int xFloats = pack ? rowBlock * stride : 0;

@@ -10,6 +10,34 @@ internal static partial class Gemm
     private const int WideCols = 8;
 
     /// <summary>
+    /// Bytes of X per row block of the wide tile: its X stream is 3 vectors per 24 multiply-adds (16 bytes a cycle at
+    /// Zen 5's peak), which L3 sustains, so the block only keeps X out of DRAM; every block re-packs every W panel, and
+    /// with 256 KiB blocks that cost the 256 x 1024 x 1024 forward about 15 % (measured).
+    /// </summary>
+    private const int WideXBlockBytes = 4 * 1024 * 1024;
+
+    /// <summary>Outputs above which the wide path copies X into the workspace (aligned, <see cref="PackedStride"/>).</summary>
+    /// <remarks>
+    /// Measured on Zen 5 with arrays of any alignment: the copy paid on 256 x 784 x 256 (32 panels read it; +7 %), cost on
+    /// 256 x 256 x 128 (16 panels; -5 %) and on the narrow layers (a 32 x 1024 x 10 forward 25 % slower), where X is read
+    /// by one or two panels: only 3 of the tile's 11 loads come from X, so a split cache line costs less than a copy.
+    /// </remarks>
+    private const int WidePackOutputs = 128;
+
+    /// <summary>
+    /// The wide path's blocking: whether X is packed, its row stride and the rows per block. X is packed only when many
+    /// panels read it (<see cref="WidePackOutputs"/>) and the block fits the workspace's first size beside a panel, so that
+    /// packing never makes the workspace grow.
+    /// </summary>
+    private static (bool Pack, int Stride, int RowBlock) WideBlocking(int rows, int inputs, int outputs)
+    {
+        int packed = PackedStride(inputs);
+        int rowBlock = EvenBlock(rows, WideXBlockBytes / sizeof(float) / Math.Max(packed, 1), 3);
+        bool pack = outputs > WidePackOutputs && (long)rowBlock * packed <= WorkspaceInitialFloats - WideCols * inputs;
+        return (pack, pack ? packed : inputs, rowBlock);
+    }
+
+    /// <summary>
     /// Whether the batched Forward uses the wide tile: it needs 24 accumulators, 3 X vectors and a W vector live at once,
     /// which only the 32 vector registers of Avx512 hold (16-float vectors: <see cref="IGemmSimd{TVec}.Width"/> is a
     /// JIT-time constant, so the test folds), and at least one whole group of 8 outputs.
