@@ -48,7 +48,7 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 ApplyRows<TOp>(TOp op, Quad128 rows) where TOp : struct, IUnaryOp
     {
-        // 4 rows x 4 outputs fill one 512-bit vector exactly.
+        // Up to 4 rows x 4 outputs fill one 512-bit vector.
         Vector512<float> v = Vector512.Create(Vector256.Create(rows.A, rows.B), Vector256.Create(rows.C, rows.D));
         Vector512<float> f = op.Invoke(new Quad512(v, v, v, v)).A;
         Vector256<float> lo = f.GetLower(), hi = f.GetUpper();

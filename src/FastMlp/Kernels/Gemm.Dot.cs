@@ -9,16 +9,18 @@ internal static partial class Gemm
     private const int XBlockBytes = 256 * 1024;
 
     /// <summary>
-    /// Forward on a batch: for each block of rows of X (kept in L2; copied into the per-thread <see cref="Workspace"/> at a
-    /// 64-byte-aligned <see cref="PackedStride"/> when more than one group of W rows reads it, so that a 1024-float row stride
-    /// does not alias in L1), for each block of 4 W rows (kept hot in L1),
-    /// every group of T.DotRows rows of X: DotRows x 4 dot products in vector accumulators, reduced along the inputs,
-    /// then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum). The rows left over
-    /// by a block go through 2-row tiles. Every output is summed in the same order whatever the tile and the
+    /// Forward on a batch: for each block of rows of X (copied into the per-thread <see cref="Workspace"/> at a
+    /// 64-byte-aligned <see cref="PackedStride"/> when enough groups of W rows read it, so that a 1024-float row stride
+    /// does not alias in L1), for each group of W rows (kept hot in L1), every group of rows of X. On the 32-register path
+    /// (<see cref="UseWideTile"/>) the groups of 8 W rows are packed into a panel and met by 3-row tiles
+    /// (<see cref="DotTile8"/>; X blocks and packing by <see cref="WideBlocking"/>); the remaining outputs, and every output
+    /// on the other paths, go through 4-output tiles: T.DotRows x 4 dot products in vector accumulators, reduced along
+    /// the inputs, then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum), the rows
+    /// left over by a block through 2-row tiles. Every output is summed in the same order whatever the tile and the
     /// blocking, the order <see cref="Gemv"/> uses. The epilogue <paramref name="op"/> (an element-wise activation,
-    /// <see cref="NoActivationOp"/> for none) is applied to each finished 4-output group of the tile in registers, with the
-    /// element-wise kernels' vector operator of the path's width (<see cref="IGemmSimd{TVec}.ApplyRows"/>), so the stored
-    /// values equal a plain Forward followed by <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> bitwise.
+    /// <see cref="NoActivationOp"/> for none) is applied to each finished tile in registers, with the element-wise
+    /// kernels' vector operator of the path's width (<see cref="IGemmSimd{TVec}.ApplyRows"/>, <see cref="IGemvSimd{TVec}.Apply"/>),
+    /// so the stored values equal a plain Forward followed by <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> bitwise.
     /// </summary>
     [SkipLocalsInit]
     private static void DotForward<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs, int outputs, TOp op)
