@@ -13,7 +13,7 @@ internal static partial class Gemm
     /// 64-byte-aligned <see cref="PackedStride"/> when enough groups of W rows read it, so that a 1024-float row stride
     /// does not alias in L1), for each group of W rows (kept hot in L1), every group of rows of X. On the 32-register path
     /// (<see cref="UseWideTile"/>) the groups of 8 W rows are packed into a panel and met by 3-row tiles
-    /// (<see cref="DotTile8"/>; X blocks and packing by <see cref="WideBlocking"/>); the remaining outputs, and every output
+    /// (<see cref="DotPanel8"/>; X blocks and packing by <see cref="WideBlocking"/>); the remaining outputs, and every output
     /// on the other paths, go through 4-output tiles: T.DotRows x 4 dot products in vector accumulators, reduced along
     /// the inputs, then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum), the rows
     /// left over by a block through 2-row tiles. Every output is summed in the same order whatever the tile and the
@@ -61,8 +61,7 @@ internal static partial class Gemm
                 {
                     ref float wo = ref Unsafe.Add(ref w, (nint)o * inputs);
                     PackPanel8<T, TVec>(ref wo, inputs, vectorEnd, ref panel);
-                    for (int r = 0; r < nb; r += 3)
-                        DotTile8<T, TVec, TOp>(ref xp, stride, ref panel, ref Unsafe.Add(ref b, o), ref Unsafe.Add(ref yb, o), r, nb, inputs, vectorEnd, outputs, op);
+                    DotPanel8<T, TVec, TOp>(ref xp, stride, ref panel, ref Unsafe.Add(ref b, o), ref Unsafe.Add(ref yb, o), nb, inputs, vectorEnd, outputs, op);
                 }
             }
             for (; o < outputs; o += 4)

@@ -6,7 +6,7 @@ namespace FastMlp.Kernels;
 // The wide Forward tile of the 32-register path (Avx512): 3 rows of X by 8 rows of W, 24 vector accumulators.
 internal static partial class Gemm
 {
-    /// <summary>Rows of W in the wide dot tile (<see cref="DotTile8"/>).</summary>
+    /// <summary>Rows of W in the wide dot tile (<see cref="DotPanel8"/>).</summary>
     private const int WideCols = 8;
 
     /// <summary>
@@ -74,86 +74,90 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// 3 rows of X from row r by the 8 rows of W packed in <paramref name="panel"/> (<see cref="PackPanel8"/>); a row at or past rEnd re-reads row rEnd - 1 and is
-    /// not stored. Each output is summed as every Forward kernel sums it: one vector accumulator along the inputs, the
+    /// Rows 0..rEnd-1 of X, 3 at a time (one call per panel: the tile's set-up is not repeated per call), by the 8 rows
+    /// of W packed in <paramref name="panel"/> (<see cref="PackPanel8"/>); a row at or past rEnd re-reads row rEnd - 1 and
+    /// is not stored. Each output is summed as every Forward kernel sums it: one vector accumulator along the inputs, the
     /// path's Sum tree (here 8 accumulators of a row reduced together: pairs within 128-bit lanes twice, then the lanes
     /// folded as (0 + 1) + (2 + 3), the additions of T.Sum), the scalar tail, then the bias. Why 3 x 8 rather than 4 x 4:
     /// each X vector, streamed from the L2 block, now feeds 8 multiply-adds instead of 4, and the W vectors come from one
     /// packed L1 panel.
     /// </summary>
     [SkipLocalsInit]
-    private static void DotTile8<T, TVec, TOp>(ref float x, int xStride, ref float panel, ref float bo, ref float yo,
-        int r, int rEnd, int inputs, int vectorEnd, int outputs, TOp op)
+    private static void DotPanel8<T, TVec, TOp>(ref float x, int xStride, ref float panel, ref float bo, ref float yo,
+        int rEnd, int inputs, int vectorEnd, int outputs, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int width = T.Width;
         int last = rEnd - 1;
-        ref float x0 = ref Unsafe.Add(ref x, (nint)r * xStride);
-        // Rows 1 and 2 as offsets from row 0: the loop then keeps two moving pointers and two offsets in registers.
-        nint d1 = (nint)(Math.Min(r + 1, last) - r) * xStride, d2 = (nint)(Math.Min(r + 2, last) - r) * xStride;
-        TVec a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero, a04 = T.Zero, a05 = T.Zero, a06 = T.Zero, a07 = T.Zero;
-        TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a14 = T.Zero, a15 = T.Zero, a16 = T.Zero, a17 = T.Zero;
-        TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero, a24 = T.Zero, a25 = T.Zero, a26 = T.Zero, a27 = T.Zero;
-        ref float p = ref panel;
-        ref float xk = ref x0;
-        for (int k = 0; k < vectorEnd; k += width)
-        {
-            TVec xv0 = T.Load(ref xk);
-            TVec xv1 = T.Load(ref Unsafe.Add(ref xk, d1));
-            TVec xv2 = T.Load(ref Unsafe.Add(ref xk, d2));
-            xk = ref Unsafe.Add(ref xk, width);
-            TVec wv = T.Load(ref p);
-            a00 = T.MulAdd(xv0, wv, a00); a10 = T.MulAdd(xv1, wv, a10); a20 = T.MulAdd(xv2, wv, a20);
-            wv = T.Load(ref Unsafe.Add(ref p, width));
-            a01 = T.MulAdd(xv0, wv, a01); a11 = T.MulAdd(xv1, wv, a11); a21 = T.MulAdd(xv2, wv, a21);
-            wv = T.Load(ref Unsafe.Add(ref p, 2 * width));
-            a02 = T.MulAdd(xv0, wv, a02); a12 = T.MulAdd(xv1, wv, a12); a22 = T.MulAdd(xv2, wv, a22);
-            wv = T.Load(ref Unsafe.Add(ref p, 3 * width));
-            a03 = T.MulAdd(xv0, wv, a03); a13 = T.MulAdd(xv1, wv, a13); a23 = T.MulAdd(xv2, wv, a23);
-            wv = T.Load(ref Unsafe.Add(ref p, 4 * width));
-            a04 = T.MulAdd(xv0, wv, a04); a14 = T.MulAdd(xv1, wv, a14); a24 = T.MulAdd(xv2, wv, a24);
-            wv = T.Load(ref Unsafe.Add(ref p, 5 * width));
-            a05 = T.MulAdd(xv0, wv, a05); a15 = T.MulAdd(xv1, wv, a15); a25 = T.MulAdd(xv2, wv, a25);
-            wv = T.Load(ref Unsafe.Add(ref p, 6 * width));
-            a06 = T.MulAdd(xv0, wv, a06); a16 = T.MulAdd(xv1, wv, a16); a26 = T.MulAdd(xv2, wv, a26);
-            wv = T.Load(ref Unsafe.Add(ref p, 7 * width));
-            a07 = T.MulAdd(xv0, wv, a07); a17 = T.MulAdd(xv1, wv, a17); a27 = T.MulAdd(xv2, wv, a27);
-            p = ref Unsafe.Add(ref p, WideCols * width);
-        }
-        // Every sum before any call (an accumulator live across a call would be spilled inside the loop). Rows 0 and 1
-        // share the last fold: its 128-bit lanes are then row 0's outputs 0-3 and 4-7, row 1's 0-3 and 4-7.
-        TVec q0 = HalfSums8<T, TVec>(a00, a01, a02, a03, a04, a05, a06, a07);
-        TVec q1 = HalfSums8<T, TVec>(a10, a11, a12, a13, a14, a15, a16, a17);
-        TVec q2 = HalfSums8<T, TVec>(a20, a21, a22, a23, a24, a25, a26, a27);
-        Vector512<float> s01 = AsVector512(T.FoldLanes(q0, q1)), s2 = AsVector512(T.FoldLanes(q2, q2));
-        Vector256<float> v0 = s01.GetLower(), v1 = s01.GetUpper(), v2 = s2.GetLower();
-        // The scalar tail (inputs not a multiple of the width), one input at a time in Gemv's order, 8 outputs at once:
-        // lane by lane a multiply then an add (never fused), the scalar loop's two roundings. The panel holds the tail's
-        // W columns transposed (8 floats per input), so each step is one load.
-        ref float tail = ref p;
-        for (int k = vectorEnd; k < inputs; k++)
-        {
-            Vector256<float> wt = Vector256.LoadUnsafe(ref tail);
-            v0 += Vector256.Create(Unsafe.Add(ref x0, k)) * wt;
-            v1 += Vector256.Create(Unsafe.Add(ref x0, d1 + k)) * wt;
-            v2 += Vector256.Create(Unsafe.Add(ref x0, d2 + k)) * wt;
-            tail = ref Unsafe.Add(ref tail, WideCols);
-        }
-        // Then the bias: lane by lane one IEEE addition, as the scalar b + s.
         Vector256<float> bias = Vector256.LoadUnsafe(ref bo);
-        v0 = bias + v0; v1 = bias + v1; v2 = bias + v2;
-        if (typeof(TOp) != typeof(NoActivationOp))
+        for (int r = 0; r < rEnd; r += 3)
         {
-            // The path's element-wise operator on one full vector (rows 0 and 1) and on row 2: the same bits in every lane.
-            Vector512<float> f01 = AsVector512(T.Apply(op, FromVector512<TVec>(Vector512.Create(v0, v1))));
-            v0 = f01.GetLower(); v1 = f01.GetUpper();
-            v2 = AsVector512(T.Apply(op, FromVector512<TVec>(Vector512.Create(v2, v2)))).GetLower();
+            ref float x0 = ref Unsafe.Add(ref x, (nint)r * xStride);
+            // Rows 1 and 2 as offsets from row 0: the loop then keeps two moving pointers and two offsets in registers.
+            nint d1 = (nint)(Math.Min(r + 1, last) - r) * xStride, d2 = (nint)(Math.Min(r + 2, last) - r) * xStride;
+            TVec a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero, a04 = T.Zero, a05 = T.Zero, a06 = T.Zero, a07 = T.Zero;
+            TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a14 = T.Zero, a15 = T.Zero, a16 = T.Zero, a17 = T.Zero;
+            TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero, a24 = T.Zero, a25 = T.Zero, a26 = T.Zero, a27 = T.Zero;
+            ref float p = ref panel;
+            ref float xk = ref x0;
+            for (int k = 0; k < vectorEnd; k += width)
+            {
+                TVec xv0 = T.Load(ref xk);
+                TVec xv1 = T.Load(ref Unsafe.Add(ref xk, d1));
+                TVec xv2 = T.Load(ref Unsafe.Add(ref xk, d2));
+                xk = ref Unsafe.Add(ref xk, width);
+                TVec wv = T.Load(ref p);
+                a00 = T.MulAdd(xv0, wv, a00); a10 = T.MulAdd(xv1, wv, a10); a20 = T.MulAdd(xv2, wv, a20);
+                wv = T.Load(ref Unsafe.Add(ref p, width));
+                a01 = T.MulAdd(xv0, wv, a01); a11 = T.MulAdd(xv1, wv, a11); a21 = T.MulAdd(xv2, wv, a21);
+                wv = T.Load(ref Unsafe.Add(ref p, 2 * width));
+                a02 = T.MulAdd(xv0, wv, a02); a12 = T.MulAdd(xv1, wv, a12); a22 = T.MulAdd(xv2, wv, a22);
+                wv = T.Load(ref Unsafe.Add(ref p, 3 * width));
+                a03 = T.MulAdd(xv0, wv, a03); a13 = T.MulAdd(xv1, wv, a13); a23 = T.MulAdd(xv2, wv, a23);
+                wv = T.Load(ref Unsafe.Add(ref p, 4 * width));
+                a04 = T.MulAdd(xv0, wv, a04); a14 = T.MulAdd(xv1, wv, a14); a24 = T.MulAdd(xv2, wv, a24);
+                wv = T.Load(ref Unsafe.Add(ref p, 5 * width));
+                a05 = T.MulAdd(xv0, wv, a05); a15 = T.MulAdd(xv1, wv, a15); a25 = T.MulAdd(xv2, wv, a25);
+                wv = T.Load(ref Unsafe.Add(ref p, 6 * width));
+                a06 = T.MulAdd(xv0, wv, a06); a16 = T.MulAdd(xv1, wv, a16); a26 = T.MulAdd(xv2, wv, a26);
+                wv = T.Load(ref Unsafe.Add(ref p, 7 * width));
+                a07 = T.MulAdd(xv0, wv, a07); a17 = T.MulAdd(xv1, wv, a17); a27 = T.MulAdd(xv2, wv, a27);
+                p = ref Unsafe.Add(ref p, WideCols * width);
+            }
+            // Every sum before any call (an accumulator live across a call would be spilled inside the loop). Rows 0 and 1
+            // share the last fold: its 128-bit lanes are then row 0's outputs 0-3 and 4-7, row 1's 0-3 and 4-7.
+            TVec q0 = HalfSums8<T, TVec>(a00, a01, a02, a03, a04, a05, a06, a07);
+            TVec q1 = HalfSums8<T, TVec>(a10, a11, a12, a13, a14, a15, a16, a17);
+            TVec q2 = HalfSums8<T, TVec>(a20, a21, a22, a23, a24, a25, a26, a27);
+            Vector512<float> s01 = AsVector512(T.FoldLanes(q0, q1)), s2 = AsVector512(T.FoldLanes(q2, q2));
+            Vector256<float> v0 = s01.GetLower(), v1 = s01.GetUpper(), v2 = s2.GetLower();
+            // The scalar tail (inputs not a multiple of the width), one input at a time in Gemv's order, 8 outputs at once:
+            // lane by lane a multiply then an add (never fused), the scalar loop's two roundings. The panel holds the tail's
+            // W columns transposed (8 floats per input), so each step is one load.
+            ref float tail = ref p;
+            for (int k = vectorEnd; k < inputs; k++)
+            {
+                Vector256<float> wt = Vector256.LoadUnsafe(ref tail);
+                v0 += Vector256.Create(Unsafe.Add(ref x0, k)) * wt;
+                v1 += Vector256.Create(Unsafe.Add(ref x0, d1 + k)) * wt;
+                v2 += Vector256.Create(Unsafe.Add(ref x0, d2 + k)) * wt;
+                tail = ref Unsafe.Add(ref tail, WideCols);
+            }
+            // Then the bias: lane by lane one IEEE addition, as the scalar b + s.
+            v0 = bias + v0; v1 = bias + v1; v2 = bias + v2;
+            if (typeof(TOp) != typeof(NoActivationOp))
+            {
+                // The path's element-wise operator on one full vector (rows 0 and 1) and on row 2: the same bits in every lane.
+                Vector512<float> f01 = AsVector512(T.Apply(op, FromVector512<TVec>(Vector512.Create(v0, v1))));
+                v0 = f01.GetLower(); v1 = f01.GetUpper();
+                v2 = AsVector512(T.Apply(op, FromVector512<TVec>(Vector512.Create(v2, v2)))).GetLower();
+            }
+            int nr = Math.Min(3, rEnd - r);
+            ref float y0 = ref Unsafe.Add(ref yo, (nint)r * outputs);
+            v0.StoreUnsafe(ref y0);
+            if (nr > 1) v1.StoreUnsafe(ref Unsafe.Add(ref y0, outputs));
+            if (nr > 2) v2.StoreUnsafe(ref Unsafe.Add(ref y0, 2 * outputs));
         }
-        int nr = Math.Min(3, rEnd - r);
-        ref float y0 = ref Unsafe.Add(ref yo, (nint)r * outputs);
-        v0.StoreUnsafe(ref y0);
-        if (nr > 1) v1.StoreUnsafe(ref Unsafe.Add(ref y0, outputs));
-        if (nr > 2) v2.StoreUnsafe(ref Unsafe.Add(ref y0, 2 * outputs));
     }
 
     /// <summary>
