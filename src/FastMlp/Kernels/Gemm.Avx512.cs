@@ -8,7 +8,7 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
 {
     public static int Width => Vector512<float>.Count;
     public static int TileRows => 8;
-    public static int DotRows => 3;
+    public static int DotRows => 4;
     public static Vector512<float> Zero => Vector512<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(ref float p) => Vector512.LoadUnsafe(ref p);
@@ -48,7 +48,7 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Quad128 ApplyRows<TOp>(TOp op, Quad128 rows) where TOp : struct, IUnaryOp
     {
-        // Up to 4 rows x 4 outputs fill one 512-bit vector.
+        // 4 rows x 4 outputs fill one 512-bit vector exactly.
         Vector512<float> v = Vector512.Create(Vector256.Create(rows.A, rows.B), Vector256.Create(rows.C, rows.D));
         Vector512<float> f = op.Invoke(new Quad512(v, v, v, v)).A;
         Vector256<float> lo = f.GetLower(), hi = f.GetUpper();

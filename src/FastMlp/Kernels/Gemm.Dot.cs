@@ -27,7 +27,7 @@ internal static partial class Gemm
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int fr = T.DotRows;
-        bool wide = UseWideTile<T, TVec>(outputs);
+        bool wide = UseWideTile<T, TVec>(rows, outputs);
         bool pack;
         int stride, rowBlock;
         if (wide)

@@ -40,10 +40,20 @@ internal static partial class Gemm
     /// <summary>
     /// Whether the batched Forward uses the wide tile: it needs 24 accumulators, 3 X vectors and a W vector live at once,
     /// which only the 32 vector registers of Avx512 hold (16-float vectors: <see cref="IGemmSimd{TVec}.Width"/> is a
-    /// JIT-time constant, so the test folds), and at least one whole group of 8 outputs.
+    /// JIT-time constant, so the test folds), at least one whole group of 8 outputs, and enough rows
+    /// (<see cref="WideMinRows"/>).
     /// </summary>
-    private static bool UseWideTile<T, TVec>(int outputs) where T : struct, IGemmSimd<TVec> where TVec : struct =>
-        T.Width == 16 && outputs >= WideCols;
+    private static bool UseWideTile<T, TVec>(int rows, int outputs) where T : struct, IGemmSimd<TVec> where TVec : struct =>
+        T.Width == 16 && outputs >= WideCols && rows >= WideMinRows;
+
+    /// <summary>Rows from which the wide tile pays for its W panels (each panel is packed once per X block, for all its rows).</summary>
+    /// <remarks>
+    /// Measured on Zen 5 against the 4-output tile (which reads W in place): 2 to 16 rows lost up to half the speed
+    /// (2 x 784 x 256: 47 against 98 GFLOP/s; 16 x 784 x 256: 137 against 160), 18 to 32 rows of 256 x 128 were even
+    /// within the noise, while from 20 rows the short reductions and the narrow layers gained 15-40 % (20 x 1024 x 10,
+    /// 24 x 64 x 32) and 32 x 784 x 256 3 %.
+    /// </remarks>
+    private const int WideMinRows = 24;
 
     /// <summary>
     /// Copies 8 rows of W, from <paramref name="w"/> at row stride <paramref name="inputs"/>, into <paramref name="panel"/>

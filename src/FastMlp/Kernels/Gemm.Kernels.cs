@@ -39,7 +39,7 @@ internal interface IGemmSimd<TVec> where TVec : struct
     static abstract Vector128<float> Sum4(TVec a, TVec b, TVec c, TVec d);
     /// <summary>Rows of the outer-product tile (4, 6 or 8): the tile is rows x 2 vectors, 2 rows accumulators.</summary>
     static abstract int TileRows { get; }
-    /// <summary>Rows of X in the batched Forward dot tiles (by 4 rows of W: 4 x DotRows vector accumulators; Avx512's 8-row tile has 3 too).</summary>
+    /// <summary>Rows of X in the batched Forward dot tile (by 4 rows of W): 4 x DotRows vector accumulators.</summary>
     static abstract int DotRows { get; }
     /// <summary>
     /// op on four groups of 4 results (one forward dot tile, a row each), through the element-wise kernels' operator of
