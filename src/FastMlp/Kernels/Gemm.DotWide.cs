@@ -58,8 +58,9 @@ internal static partial class Gemm
     /// <summary>
     /// Copies 8 rows of W, from <paramref name="w"/> at row stride <paramref name="inputs"/>, into <paramref name="panel"/>
     /// (8 x inputs floats): the whole vectors (the first <paramref name="vectorEnd"/> floats) interleaved, for each vector
-    /// step the 8 rows' vectors one after the other, then the tail transposed, for each input the 8 rows' weights. The tile then reads one aligned, sequential stream with one pointer instead of 8 rows
-    /// 4 KiB apart (a 1024-input layer), which would need 8 address registers and share the same few L1 sets.
+    /// step the 8 rows' vectors one after the other, then the tail transposed, for each input the 8 rows' weights. The
+    /// tile then reads one aligned, sequential stream with one pointer instead of 8 rows 4 KiB apart (a 1024-input layer),
+    /// which would need 8 address registers and share the same few L1 sets.
     /// </summary>
     private static void PackPanel8<T, TVec>(ref float w, int inputs, int vectorEnd, ref float panel)
         where T : struct, IGemmSimd<TVec> where TVec : struct
