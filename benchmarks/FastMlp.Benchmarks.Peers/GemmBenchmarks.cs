@@ -19,9 +19,21 @@ public unsafe class PeerGemmBenchmarks
     private float[] _x = [], _w = [], _b = [], _y = [], _dy = [], _dx = [], _dw = [], _db = [], _ones = [], _expected = [];
     private int _rows, _inputs, _outputs;
 
-    /// <summary>Which product.</summary>
-    [Params("Forward", "InputGradient", "WeightGradient")]
+    /// <summary>Which product: every form, or those FASTMLP_PEER_GEMM_FORMS names.</summary>
+    [ParamsSource(nameof(Forms))]
     public string Form { get; set; } = "Forward";
+
+    /// <summary>Environment variable that restricts <see cref="Forms"/> (comma-separated, e.g. <c>Forward</c>).</summary>
+    public const string FormsVariable = "FASTMLP_PEER_GEMM_FORMS";
+
+    /// <summary>Forward, InputGradient and WeightGradient, or those FASTMLP_PEER_GEMM_FORMS names.</summary>
+    public static IEnumerable<string> Forms()
+    {
+        string? only = Environment.GetEnvironmentVariable(FormsVariable);
+        return string.IsNullOrWhiteSpace(only)
+            ? ["Forward", "InputGradient", "WeightGradient"]
+            : only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
 
     /// <summary>Environment variable that replaces the default <see cref="Shapes"/> (comma-separated, e.g. <c>1x64x32,256x1024x10</c>).</summary>
     public const string ShapesVariable = "FASTMLP_PEER_GEMM_SHAPES";

@@ -9,27 +9,42 @@ internal static partial class Gemm
     private const int XBlockBytes = 256 * 1024;
 
     /// <summary>
-    /// Forward on a batch: for each block of rows of X (kept in L2; copied into the per-thread <see cref="Workspace"/> at a
-    /// 64-byte-aligned <see cref="PackedStride"/> when more than one group of W rows reads it, so that a 1024-float row stride
-    /// does not alias in L1), for each block of 4 W rows (kept hot in L1),
-    /// every group of T.DotRows rows of X: DotRows x 4 dot products in vector accumulators, reduced along the inputs,
-    /// then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum). The rows left over
-    /// by a block go through 2-row tiles. Every output is summed in the same order whatever the tile and the
+    /// Forward on a batch: for each block of rows of X (copied into the per-thread <see cref="Workspace"/> at a
+    /// 64-byte-aligned <see cref="PackedStride"/> when enough groups of W rows read it, so that a 1024-float row stride
+    /// does not alias in L1), for each group of W rows (kept hot in L1), every group of rows of X. On the 32-register path
+    /// (<see cref="UseWideTile"/>) the groups of 8 W rows are packed into a panel and met by 3-row tiles
+    /// (<see cref="DotPanel8"/>; X blocks and packing by <see cref="WideBlocking"/>); the remaining outputs, and every output
+    /// on the other paths, go through 4-output tiles: T.DotRows x 4 dot products in vector accumulators, reduced along
+    /// the inputs, then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum), the rows
+    /// left over by a block through 2-row tiles. Every output is summed in the same order whatever the tile and the
     /// blocking, the order <see cref="Gemv"/> uses. The epilogue <paramref name="op"/> (an element-wise activation,
-    /// <see cref="NoActivationOp"/> for none) is applied to each finished 4-output group of the tile in registers, with the
-    /// element-wise kernels' vector operator of the path's width (<see cref="IGemmSimd{TVec}.ApplyRows"/>), so the stored
-    /// values equal a plain Forward followed by <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> bitwise.
+    /// <see cref="NoActivationOp"/> for none) is applied to each finished tile in registers, with the element-wise
+    /// kernels' vector operator of the path's width (<see cref="IGemmSimd{TVec}.ApplyRows"/>, <see cref="IGemvSimd{TVec}.Apply"/>),
+    /// so the stored values equal a plain Forward followed by <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> bitwise.
     /// </summary>
     [SkipLocalsInit]
     private static void DotForward<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs, int outputs, TOp op)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int fr = T.DotRows;
-        // With one group of W rows the X block is read once: a copy would cost more than it saves.
-        bool pack = outputs > 4;
-        int stride = pack ? PackedStride(inputs) : inputs;
-        int rowBlock = ForwardRowBlock(fr, rows, stride);
-        ref float xp = ref pack ? ref Workspace(rowBlock * stride) : ref x;
+        bool wide = UseWideTile<T, TVec>(rows, outputs);
+        bool pack;
+        int stride, rowBlock;
+        if (wide)
+            (pack, stride, rowBlock) = WideBlocking(rows, inputs, outputs);
+        else
+        {
+            // With one group of W rows the X block is read once: a copy would cost more than it saves.
+            pack = outputs > 4;
+            stride = pack ? PackedStride(inputs) : inputs;
+            rowBlock = ForwardRowBlock(fr, rows, stride);
+        }
+        int vectorEnd = inputs / T.Width * T.Width;
+        // The workspace holds the packed X block, then (wide tile) the packed panel of 8 W rows, both 64-byte aligned.
+        int xFloats = pack ? rowBlock * stride : 0;
+        ref float ws = ref pack || wide ? ref Workspace(xFloats + (wide ? WideCols * inputs : 0)) : ref x;
+        ref float xp = ref ws;
+        ref float panel = ref Unsafe.Add(ref ws, xFloats);
         for (int r0 = 0; r0 < rows; r0 += rowBlock)
         {
             int nb = Math.Min(rowBlock, rows - r0);
@@ -39,7 +54,17 @@ internal static partial class Gemm
             else
                 xp = ref xb;
             ref float yb = ref Unsafe.Add(ref y, (nint)r0 * outputs);
-            for (int o = 0; o < outputs; o += 4)
+            int o = 0;
+            if (wide)
+            {
+                for (; o <= outputs - WideCols; o += WideCols)
+                {
+                    ref float wo = ref Unsafe.Add(ref w, (nint)o * inputs);
+                    PackPanel8<T, TVec>(ref wo, inputs, vectorEnd, ref panel);
+                    DotPanel8<T, TVec, TOp>(ref xp, stride, ref panel, ref Unsafe.Add(ref b, o), ref Unsafe.Add(ref yb, o), nb, inputs, vectorEnd, outputs, op);
+                }
+            }
+            for (; o < outputs; o += 4)
             {
                 int no = Math.Min(4, outputs - o);
                 ref float w0 = ref Unsafe.Add(ref w, (nint)o * inputs);

@@ -91,7 +91,9 @@ internal static partial class Gemm
             DotForward<T, TVec, TOp>(ref px, ref pw, ref pb, ref py, rows, inputs, outputs, op);
             return;
         }
-        // DotForward's own row block (its X panel in L2); a row's results do not depend on the blocking.
+        // Blocks of about 256 KiB of X (the 4-output tiles' own row block), so that the finished rows are still in L2 for the
+        // activation; on Avx512 each block re-packs the W panels (the wide tile's own blocks are larger). A row's results do
+        // not depend on the blocking.
         int block = ForwardRowBlock(T.DotRows, rows, PackedStride(inputs));
         for (int r0 = 0; r0 < rows; r0 += block)
         {

@@ -60,7 +60,7 @@ internal static partial class Gemm
 {
     private static void ForwardSimd<T, TVec>(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
         Span<float> y, int rows, int inputs, int outputs)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
+        where T : struct, IGemvSimd<TVec> where TVec : struct
     {
         CheckForward(x, w, b, y, rows, inputs, outputs);
         ref float px = ref MemoryMarshal.GetReference(x);

@@ -15,11 +15,17 @@ namespace FastMlp.Kernels;
 /// (<see cref="IGemmSimd{TVec}"/>), so the JIT compiles one specialised copy per path with no virtual calls.
 /// </para>
 /// <para>
-/// Forward (Gemm.Dot.cs) is a dot-product micro-kernel: T.DotRows rows of X by 4 rows of W (4 on Avx512, 3 on Avx2,
-/// 2 on the 4-float paths: 16, 12 or 8 vector accumulators), reducing along the inputs with vector multiply-adds, then
-/// the four horizontal sums of a row at once (<c>IGemmSimd.Sum4</c>, which adds exactly as the path's <c>Sum</c>
-/// does, in a tree each path spells out); W needs no packing because its rows are already contiguous along the
-/// reduction. Rows are processed in blocks whose X panel (about 256 KiB, copied into the per-thread workspace at an
+/// Forward (Gemm.Dot.cs) is a dot-product micro-kernel: one vector accumulator per output, reducing along the inputs
+/// with vector multiply-adds, then horizontal sums in the tree of the path's <c>Sum</c>. On Avx512 from 24 rows
+/// (Gemm.DotWide.cs; its 32 registers hold the tile) the tile is 3 rows of X by 8 rows of W, 24 accumulators, so that each X vector feeds 8
+/// multiply-adds; the 8 W rows are copied once per X block into an interleaved panel in the per-thread workspace (one
+/// aligned stream from L1), and the 8 sums of a row are reduced together (<c>IGemvSimd.PairSums</c>, <c>FoldLanes</c>).
+/// X is swept in blocks of up to 4 MiB (3 vectors per 24 multiply-adds: L2 or L3 keeps up), copied into the workspace
+/// only when more than 128 outputs read it; the outputs past the last group of 8 go through the 4-output tile. Otherwise
+/// the tile is T.DotRows rows of X by 4 rows of W (4 on Avx512, 3 on Avx2, 2 on the 4-float paths: 16, 12 or 8 vector
+/// accumulators), with the four horizontal sums of a row at once (<c>IGemmSimd.Sum4</c>, which adds exactly as the path's
+/// <c>Sum</c> does, in a tree each path spells out); W needs no packing because its rows are already contiguous along the
+/// reduction. Their rows are processed in blocks whose X panel (about 256 KiB, copied into the per-thread workspace at an
 /// aligned stride that is no multiple of 1 KiB) stays in L2 while the W blocks sweep over it; the rows a block leaves
 /// over go through 2-row tiles. Rows == 1 (one sample, the latency path) is a GEMV: 8
 /// rows of W at a time, one accumulator each, with no packing and no set-up, summing in the batch kernel's order

@@ -1,0 +1,191 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace FastMlp.Kernels;
+
+// The wide Forward tile of the 32-register path (Avx512): 3 rows of X by 8 rows of W, 24 vector accumulators.
+internal static partial class Gemm
+{
+    /// <summary>Rows of W in the wide dot tile (<see cref="DotPanel8"/>).</summary>
+    private const int WideCols = 8;
+
+    /// <summary>
+    /// Bytes of X per row block of the wide tile: its X stream is 3 vectors per 24 multiply-adds (16 bytes a cycle at
+    /// Zen 5's peak), which L3 sustains, so the block only keeps X out of DRAM; every block re-packs every W panel, and
+    /// with 256 KiB blocks that cost the 256 x 1024 x 1024 forward about 15 % (measured).
+    /// </summary>
+    private const int WideXBlockBytes = 4 * 1024 * 1024;
+
+    /// <summary>Outputs above which the wide path copies X into the workspace (aligned, <see cref="PackedStride"/>).</summary>
+    /// <remarks>
+    /// Measured on Zen 5 with arrays of any alignment: the copy paid on 256 x 784 x 256 (32 panels read it; +7 %), cost on
+    /// 256 x 256 x 128 (16 panels; -5 %) and on the narrow layers (a 32 x 1024 x 10 forward 25 % slower), where X is read
+    /// by one or two panels: only 3 of the tile's 11 loads come from X, so a split cache line costs less than a copy.
+    /// </remarks>
+    private const int WidePackOutputs = 128;
+
+    /// <summary>
+    /// The wide path's blocking: whether X is packed, its row stride and the rows per block. X is packed only when many
+    /// panels read it (<see cref="WidePackOutputs"/>) and the block fits the workspace's first size beside a panel, so that
+    /// packing never makes the workspace grow.
+    /// </summary>
+    private static (bool Pack, int Stride, int RowBlock) WideBlocking(int rows, int inputs, int outputs)
+    {
+        int packed = PackedStride(inputs);
+        int rowBlock = EvenBlock(rows, WideXBlockBytes / sizeof(float) / Math.Max(packed, 1), 3);
+        bool pack = outputs > WidePackOutputs && (long)rowBlock * packed <= WorkspaceInitialFloats - WideCols * inputs;
+        return (pack, pack ? packed : inputs, rowBlock);
+    }
+
+    /// <summary>
+    /// Whether the batched Forward uses the wide tile: it needs 24 accumulators, 3 X vectors and a W vector live at once,
+    /// which only the 32 vector registers of Avx512 hold (16-float vectors: <see cref="IGemmSimd{TVec}.Width"/> is a
+    /// JIT-time constant, so the test folds), at least one whole group of 8 outputs, and enough rows
+    /// (<see cref="WideMinRows"/>).
+    /// </summary>
+    private static bool UseWideTile<T, TVec>(int rows, int outputs) where T : struct, IGemmSimd<TVec> where TVec : struct =>
+        T.Width == 16 && outputs >= WideCols && rows >= WideMinRows;
+
+    /// <summary>Rows from which the wide tile pays for its W panels (each panel is packed once per X block, for all its rows).</summary>
+    /// <remarks>
+    /// Measured on Zen 5 against the 4-output tile (which reads W in place): 2 to 16 rows lost up to half the speed
+    /// (2 x 784 x 256: 47 against 98 GFLOP/s; 16 x 784 x 256: 137 against 160), 18 to 32 rows of 256 x 128 were even
+    /// within the noise, while from 20 rows the short reductions and the narrow layers gained 15-40 % (20 x 1024 x 10,
+    /// 24 x 64 x 32) and 32 x 784 x 256 3 %.
+    /// </remarks>
+    private const int WideMinRows = 24;
+
+    /// <summary>
+    /// Copies 8 rows of W, from <paramref name="w"/> at row stride <paramref name="inputs"/>, into <paramref name="panel"/>
+    /// (8 x inputs floats): the whole vectors (the first <paramref name="vectorEnd"/> floats) interleaved, for each vector
+    /// step the 8 rows' vectors one after the other, then the tail transposed, for each input the 8 rows' weights. The
+    /// tile then reads one aligned, sequential stream with one pointer instead of 8 rows 4 KiB apart (a 1024-input layer),
+    /// which would need 8 address registers and share the same few L1 sets.
+    /// </summary>
+    private static void PackPanel8<T, TVec>(ref float w, int inputs, int vectorEnd, ref float panel)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
+    {
+        int width = T.Width;
+        nint ld = inputs;
+        ref float p = ref panel;
+        for (int k = 0; k < vectorEnd; k += width)
+        {
+            ref float wk = ref Unsafe.Add(ref w, k);
+            for (int j = 0; j < WideCols; j++)
+                T.Store(T.Load(ref Unsafe.Add(ref wk, j * ld)), ref Unsafe.Add(ref p, j * width));
+            p = ref Unsafe.Add(ref p, WideCols * width);
+        }
+        // The inputs past the last whole vector, transposed: for each, the 8 rows' weights side by side.
+        for (int k = vectorEnd; k < inputs; k++)
+        {
+            for (int j = 0; j < WideCols; j++)
+                Unsafe.Add(ref p, j) = Unsafe.Add(ref w, j * ld + k);
+            p = ref Unsafe.Add(ref p, WideCols);
+        }
+    }
+
+    /// <summary>
+    /// Rows 0..rEnd-1 of X, 3 at a time (one call per panel: the tile's set-up is not repeated per call), by the 8 rows
+    /// of W packed in <paramref name="panel"/> (<see cref="PackPanel8"/>); a row at or past rEnd re-reads row rEnd - 1 and
+    /// is not stored. Each output is summed as every Forward kernel sums it: one vector accumulator along the inputs, the
+    /// path's Sum tree (here 8 accumulators of a row reduced together: pairs within 128-bit lanes twice, then the lanes
+    /// folded as (0 + 1) + (2 + 3), the additions of T.Sum), the scalar tail, then the bias. Why 3 x 8 rather than 4 x 4:
+    /// each X vector, streamed from the L2 block, now feeds 8 multiply-adds instead of 4, and the W vectors come from one
+    /// packed L1 panel.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void DotPanel8<T, TVec, TOp>(ref float x, int xStride, ref float panel, ref float bo, ref float yo,
+        int rEnd, int inputs, int vectorEnd, int outputs, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+    {
+        int width = T.Width;
+        int last = rEnd - 1;
+        Vector256<float> bias = Vector256.LoadUnsafe(ref bo);
+        for (int r = 0; r < rEnd; r += 3)
+        {
+            ref float x0 = ref Unsafe.Add(ref x, (nint)r * xStride);
+            // Rows 1 and 2 as offsets from row 0: the loop then keeps two moving pointers and two offsets in registers.
+            nint d1 = (nint)(Math.Min(r + 1, last) - r) * xStride, d2 = (nint)(Math.Min(r + 2, last) - r) * xStride;
+            TVec a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero, a04 = T.Zero, a05 = T.Zero, a06 = T.Zero, a07 = T.Zero;
+            TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a14 = T.Zero, a15 = T.Zero, a16 = T.Zero, a17 = T.Zero;
+            TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero, a24 = T.Zero, a25 = T.Zero, a26 = T.Zero, a27 = T.Zero;
+            ref float p = ref panel;
+            ref float xk = ref x0;
+            for (int k = 0; k < vectorEnd; k += width)
+            {
+                TVec xv0 = T.Load(ref xk);
+                TVec xv1 = T.Load(ref Unsafe.Add(ref xk, d1));
+                TVec xv2 = T.Load(ref Unsafe.Add(ref xk, d2));
+                xk = ref Unsafe.Add(ref xk, width);
+                TVec wv = T.Load(ref p);
+                a00 = T.MulAdd(xv0, wv, a00); a10 = T.MulAdd(xv1, wv, a10); a20 = T.MulAdd(xv2, wv, a20);
+                wv = T.Load(ref Unsafe.Add(ref p, width));
+                a01 = T.MulAdd(xv0, wv, a01); a11 = T.MulAdd(xv1, wv, a11); a21 = T.MulAdd(xv2, wv, a21);
+                wv = T.Load(ref Unsafe.Add(ref p, 2 * width));
+                a02 = T.MulAdd(xv0, wv, a02); a12 = T.MulAdd(xv1, wv, a12); a22 = T.MulAdd(xv2, wv, a22);
+                wv = T.Load(ref Unsafe.Add(ref p, 3 * width));
+                a03 = T.MulAdd(xv0, wv, a03); a13 = T.MulAdd(xv1, wv, a13); a23 = T.MulAdd(xv2, wv, a23);
+                wv = T.Load(ref Unsafe.Add(ref p, 4 * width));
+                a04 = T.MulAdd(xv0, wv, a04); a14 = T.MulAdd(xv1, wv, a14); a24 = T.MulAdd(xv2, wv, a24);
+                wv = T.Load(ref Unsafe.Add(ref p, 5 * width));
+                a05 = T.MulAdd(xv0, wv, a05); a15 = T.MulAdd(xv1, wv, a15); a25 = T.MulAdd(xv2, wv, a25);
+                wv = T.Load(ref Unsafe.Add(ref p, 6 * width));
+                a06 = T.MulAdd(xv0, wv, a06); a16 = T.MulAdd(xv1, wv, a16); a26 = T.MulAdd(xv2, wv, a26);
+                wv = T.Load(ref Unsafe.Add(ref p, 7 * width));
+                a07 = T.MulAdd(xv0, wv, a07); a17 = T.MulAdd(xv1, wv, a17); a27 = T.MulAdd(xv2, wv, a27);
+                p = ref Unsafe.Add(ref p, WideCols * width);
+            }
+            // Every sum before any call (an accumulator live across a call would be spilled inside the loop). Rows 0 and 1
+            // share the last fold: its 128-bit lanes are then row 0's outputs 0-3 and 4-7, row 1's 0-3 and 4-7.
+            TVec q0 = HalfSums8<T, TVec>(a00, a01, a02, a03, a04, a05, a06, a07);
+            TVec q1 = HalfSums8<T, TVec>(a10, a11, a12, a13, a14, a15, a16, a17);
+            TVec q2 = HalfSums8<T, TVec>(a20, a21, a22, a23, a24, a25, a26, a27);
+            Vector512<float> s01 = AsVector512(T.FoldLanes(q0, q1)), s2 = AsVector512(T.FoldLanes(q2, q2));
+            Vector256<float> v0 = s01.GetLower(), v1 = s01.GetUpper(), v2 = s2.GetLower();
+            // The scalar tail (inputs not a multiple of the width), one input at a time in Gemv's order, 8 outputs at once:
+            // lane by lane a multiply then an add (never fused), the scalar loop's two roundings. The panel holds the tail's
+            // W columns transposed (8 floats per input), so each step is one load.
+            ref float tail = ref p;
+            for (int k = vectorEnd; k < inputs; k++)
+            {
+                Vector256<float> wt = Vector256.LoadUnsafe(ref tail);
+                v0 += Vector256.Create(Unsafe.Add(ref x0, k)) * wt;
+                v1 += Vector256.Create(Unsafe.Add(ref x0, d1 + k)) * wt;
+                v2 += Vector256.Create(Unsafe.Add(ref x0, d2 + k)) * wt;
+                tail = ref Unsafe.Add(ref tail, WideCols);
+            }
+            // Then the bias: lane by lane one IEEE addition, as the scalar b + s.
+            v0 = bias + v0; v1 = bias + v1; v2 = bias + v2;
+            if (typeof(TOp) != typeof(NoActivationOp))
+            {
+                // The path's element-wise operator on one full vector (rows 0 and 1) and on row 2: the same bits in every lane.
+                Vector512<float> f01 = AsVector512(T.Apply(op, FromVector512<TVec>(Vector512.Create(v0, v1))));
+                v0 = f01.GetLower(); v1 = f01.GetUpper();
+                v2 = AsVector512(T.Apply(op, FromVector512<TVec>(Vector512.Create(v2, v2)))).GetLower();
+            }
+            int nr = Math.Min(3, rEnd - r);
+            ref float y0 = ref Unsafe.Add(ref yo, (nint)r * outputs);
+            v0.StoreUnsafe(ref y0);
+            if (nr > 1) v1.StoreUnsafe(ref Unsafe.Add(ref y0, outputs));
+            if (nr > 2) v2.StoreUnsafe(ref Unsafe.Add(ref y0, 2 * outputs));
+        }
+    }
+
+    /// <summary>
+    /// The sums of 8 accumulators up to their last fold: 128-bit lane 0 holds a0..a3's lanes (0 + 1) of the Sum tree's
+    /// quads, lane 1 their (2 + 3), lanes 2 and 3 the same for a4..a7 (<see cref="IGemvSimd{TVec}.FoldLanes"/> of two of
+    /// these finishes the sums).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec HalfSums8<T, TVec>(TVec a0, TVec a1, TVec a2, TVec a3, TVec a4, TVec a5, TVec a6, TVec a7)
+        where T : struct, IGemvSimd<TVec> where TVec : struct =>
+        T.FoldLanes(T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3)), T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7)));
+
+    /// <summary>The 16-float vector of the wide tile's path as a Vector512 (only called where T.Width is 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> AsVector512<TVec>(TVec v) where TVec : struct => Unsafe.As<TVec, Vector512<float>>(ref v);
+
+    /// <summary>A Vector512 as the wide tile's path vector (only called where T.Width is 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec FromVector512<TVec>(Vector512<float> v) where TVec : struct => Unsafe.As<Vector512<float>, TVec>(ref v);
+}
