@@ -27,23 +27,20 @@ public unsafe class PeerGemmBenchmarks
     public const string FormsVariable = "FASTMLP_PEER_GEMM_FORMS";
 
     /// <summary>Forward, InputGradient and WeightGradient, or those FASTMLP_PEER_GEMM_FORMS names.</summary>
-    public static IEnumerable<string> Forms()
-    {
-        string? only = Environment.GetEnvironmentVariable(FormsVariable);
-        return string.IsNullOrWhiteSpace(only)
-            ? ["Forward", "InputGradient", "WeightGradient"]
-            : only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-    }
+    public static IEnumerable<string> Forms() => ListOr(FormsVariable, ["Forward", "InputGradient", "WeightGradient"]);
 
     /// <summary>Environment variable that replaces the default <see cref="Shapes"/> (comma-separated, e.g. <c>1x64x32,256x1024x10</c>).</summary>
     public const string ShapesVariable = "FASTMLP_PEER_GEMM_SHAPES";
 
     /// <summary>One-sample, batch-32 and batch-256 shapes of the MNIST-sized and wide layers, or those FASTMLP_PEER_GEMM_SHAPES names.</summary>
-    public static IEnumerable<string> Shapes()
+    public static IEnumerable<string> Shapes() => ListOr(ShapesVariable, ["1x784x256", "32x784x256", "256x1024x1024"]);
+
+    /// <summary>The comma-separated values of an environment variable, or <paramref name="defaults"/> when it is unset or blank.</summary>
+    private static string[] ListOr(string variable, string[] defaults)
     {
-        string? only = Environment.GetEnvironmentVariable(ShapesVariable);
+        string? only = Environment.GetEnvironmentVariable(variable);
         return string.IsNullOrWhiteSpace(only)
-            ? ["1x784x256", "32x784x256", "256x1024x1024"]
+            ? defaults
             : only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
