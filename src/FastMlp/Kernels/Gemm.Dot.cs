@@ -13,7 +13,7 @@ internal static partial class Gemm
     /// 64-byte-aligned <see cref="PackedStride"/> when enough groups of W rows read it, so that a 1024-float row stride
     /// does not alias in L1), for each group of W rows (kept hot in L1), every group of rows of X. On the 32-register path
     /// (<see cref="UseWideTile"/>) the groups of 8 W rows are packed into a panel and met by 3-row tiles
-    /// (<see cref="DotPanel8"/>; X blocks and packing by <see cref="WideBlocking"/>); the remaining outputs, and every output
+    /// (<see cref="DotWideOutputs"/>, in reduction chunks past 1024 inputs; X blocks and packing by <see cref="WideBlocking"/>); the remaining outputs, and every output
     /// on the other paths, go through 4-output tiles: T.DotRows x 4 dot products in vector accumulators, reduced along
     /// the inputs, then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum), the rows
     /// left over by a block through 2-row tiles. Every output is summed in the same order whatever the tile and the
@@ -30,8 +30,12 @@ internal static partial class Gemm
         bool wide = UseWideTile<T, TVec>(rows, outputs);
         bool pack;
         int stride, rowBlock;
+        WidePlan plan = default;
         if (wide)
-            (pack, stride, rowBlock) = WideBlocking(rows, inputs, outputs);
+        {
+            plan = WideBlocking(rows, inputs, outputs, T.Width);
+            (pack, stride, rowBlock) = (plan.Pack, plan.Stride, plan.RowBlock);
+        }
         else
         {
             // With one group of W rows the X block is read once: a copy would cost more than it saves.
@@ -39,10 +43,10 @@ internal static partial class Gemm
             stride = pack ? PackedStride(inputs) : inputs;
             rowBlock = ForwardRowBlock(fr, rows, stride);
         }
-        int vectorEnd = inputs / T.Width * T.Width;
-        // The workspace holds the packed X block, then (wide tile) the packed panel of 8 W rows, both 64-byte aligned.
+        // The workspace holds the packed X block, then (wide tile) the packed panel of 8 W rows and the tiles' partial sums,
+        // each 64-byte aligned.
         int xFloats = pack ? rowBlock * stride : 0;
-        ref float ws = ref pack || wide ? ref Workspace(xFloats + (wide ? WideCols * inputs : 0)) : ref x;
+        ref float ws = ref pack || wide ? ref Workspace(xFloats + plan.PanelFloats + plan.PartialFloats) : ref x;
         ref float xp = ref ws;
         ref float panel = ref Unsafe.Add(ref ws, xFloats);
         for (int r0 = 0; r0 < rows; r0 += rowBlock)
@@ -54,16 +58,7 @@ internal static partial class Gemm
             else
                 xp = ref xb;
             ref float yb = ref Unsafe.Add(ref y, (nint)r0 * outputs);
-            int o = 0;
-            if (wide)
-            {
-                for (; o <= outputs - WideCols; o += WideCols)
-                {
-                    ref float wo = ref Unsafe.Add(ref w, (nint)o * inputs);
-                    PackPanel8<T, TVec>(ref wo, inputs, vectorEnd, ref panel);
-                    DotPanel8<T, TVec, TOp>(ref xp, stride, ref panel, ref Unsafe.Add(ref b, o), ref Unsafe.Add(ref yb, o), nb, inputs, vectorEnd, outputs, op);
-                }
-            }
+            int o = wide ? DotWideOutputs<T, TVec, TOp>(ref xp, stride, ref w, ref b, ref yb, nb, inputs, outputs, plan, ref panel, op) : 0;
             for (; o < outputs; o += 4)
             {
                 int no = Math.Min(4, outputs - o);

@@ -24,18 +24,70 @@ internal static partial class Gemm
     /// </remarks>
     private const int WidePackOutputs = 128;
 
+
     /// <summary>
-    /// The wide path's blocking: whether X is packed, its row stride and the rows per block. X is packed only when many
-    /// panels read it (<see cref="WidePackOutputs"/>) and the block fits the workspace's first size beside a panel, so that
-    /// packing never makes the workspace grow.
+    /// The wide path's blocking (<see cref="WidePlan"/>). With one reduction chunk, X is packed only when many panels read it
+    /// (<see cref="WidePackOutputs"/>) and the block fits the workspace's first size beside the rest, so that packing never
+    /// makes the workspace grow for layers up to 1024 inputs. With several, every panel reads each chunk of the block again,
+    /// so the block's chunk must stay in L2 (<see cref="WideChunkXBytes"/>) and is packed (a 2048-input row is 8 KiB:
+    /// unpacked, the tile's 3 rows would share their L1 sets), the workspace growing once if it must.
     /// </summary>
-    private static (bool Pack, int Stride, int RowBlock) WideBlocking(int rows, int inputs, int outputs)
+    private static WidePlan WideBlocking(int rows, int inputs, int outputs, int width)
     {
+        int vectorEnd = inputs / width * width;
+        int chunk = WideChunk(vectorEnd, width);
+        bool chunked = chunk < vectorEnd;
         int packed = PackedStride(inputs);
-        int rowBlock = EvenBlock(rows, WideXBlockBytes / sizeof(float) / Math.Max(packed, 1), 3);
-        bool pack = outputs > WidePackOutputs && (long)rowBlock * packed <= WorkspaceInitialFloats - WideCols * inputs;
-        return (pack, pack ? packed : inputs, rowBlock);
+        int rowBlock = EvenBlock(rows, (chunked ? WideChunkXBytes / chunk : WideXBlockBytes / Math.Max(packed, 1)) / sizeof(float), 3);
+        int panel = AlignUp(WideCols * (Math.Min(chunk, vectorEnd) + inputs - vectorEnd));
+        int partials = chunked ? (rowBlock + 2) / 3 * 3 * WideCols * width : 0;
+        bool pack = outputs > WidePackOutputs && (chunked || (long)rowBlock * packed <= WorkspaceInitialFloats - panel - partials);
+        return new WidePlan(pack, pack ? packed : inputs, rowBlock, chunk, panel, partials);
     }
+
+    /// <summary>
+    /// How the wide path cuts a Forward: whether X is copied into the workspace and at what row stride, the rows per X block,
+    /// the reduction chunk (<see cref="WideChunk"/>), and the workspace floats after the X block: the panel of one chunk
+    /// (64-byte aligned) and, when there are several chunks, the partial sums of a block's tiles (24 vectors each).
+    /// </summary>
+    private readonly record struct WidePlan(bool Pack, int Stride, int RowBlock, int Chunk, int PanelFloats, int PartialFloats);
+
+    /// <summary>
+    /// The outputs of a block of <paramref name="rows"/> rows of X in groups of 8 (returns how many: the rest go through the
+    /// 4-output tile): per group its W rows are packed chunk by chunk into <paramref name="panel"/> and met by every tile of
+    /// the block (<see cref="DotPanel8"/>), the partial sums between chunks kept after the panel; the scalar tail of the
+    /// inputs goes with the last chunk.
+    /// </summary>
+    private static int DotWideOutputs<T, TVec, TOp>(ref float x, int xStride, ref float w, ref float b, ref float y, int rows,
+        int inputs, int outputs, WidePlan plan, ref float panel, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+    {
+        int vectorEnd = inputs / T.Width * T.Width;
+        ref float partial = ref Unsafe.Add(ref panel, plan.PanelFloats);
+        int groups = outputs / WideCols * WideCols;
+        for (int o = 0; o < groups; o += WideCols)
+        {
+            ref float wo = ref Unsafe.Add(ref w, (nint)o * inputs);
+            bool last = false;
+            for (int k0 = 0; !last; k0 += plan.Chunk)
+            {
+                int length = Math.Min(plan.Chunk, vectorEnd - k0);
+                last = k0 + length == vectorEnd;
+                int tail = last ? inputs - vectorEnd : 0;
+                PackPanel8<T, TVec>(ref Unsafe.Add(ref wo, k0), inputs, length, tail, ref panel);
+                DotPanel8<T, TVec, TOp>(ref Unsafe.Add(ref x, k0), xStride, ref panel, ref Unsafe.Add(ref b, o), ref Unsafe.Add(ref y, o),
+                    rows, length, tail, outputs, ref partial, k0 == 0, last, op);
+            }
+        }
+        return groups;
+    }
+
+    /// <summary>
+    /// Bytes of one chunk of an X block when the reduction is cut in chunks: half of Zen 5's 1 MiB L2, so that the 128
+    /// rows of a 1024-float chunk stay there while every panel sweeps them. Measured on 256 x 2048 x 1024, 256 x 2000 x 1024
+    /// and 256 x 4096 x 256: 169-178 GFLOP/s, against 153-157 with 256 KiB, 153-168 with 1 MiB and 142-164 unpacked.
+    /// </summary>
+    private const int WideChunkXBytes = 512 * 1024;
 
     /// <summary>
     /// Whether the batched Forward uses the wide tile: it needs 24 accumulators, 3 X vectors and a W vector live at once,
@@ -56,19 +108,19 @@ internal static partial class Gemm
     private const int WideMinRows = 24;
 
     /// <summary>
-    /// Copies 8 rows of W, from <paramref name="w"/> at row stride <paramref name="inputs"/>, into <paramref name="panel"/>
-    /// (8 x inputs floats): the whole vectors (the first <paramref name="vectorEnd"/> floats) interleaved, for each vector
-    /// step the 8 rows' vectors one after the other, then the tail transposed, for each input the 8 rows' weights. The
+    /// Copies a chunk of 8 rows of W, from <paramref name="w"/> at row stride <paramref name="ld"/>, into
+    /// <paramref name="panel"/> (8 x (<paramref name="length"/> + <paramref name="tail"/>) floats): the first
+    /// <paramref name="length"/> floats of each row (whole vectors) interleaved, for each vector step the 8 rows' vectors one
+    /// after the other, then the <paramref name="tail"/> inputs that follow them transposed, for each the 8 rows' weights. The
     /// tile then reads one aligned, sequential stream with one pointer instead of 8 rows 4 KiB apart (a 1024-input layer),
     /// which would need 8 address registers and share the same few L1 sets.
     /// </summary>
-    private static void PackPanel8<T, TVec>(ref float w, int inputs, int vectorEnd, ref float panel)
+    private static void PackPanel8<T, TVec>(ref float w, nint ld, int length, int tail, ref float panel)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         int width = T.Width;
-        nint ld = inputs;
         ref float p = ref panel;
-        for (int k = 0; k < vectorEnd; k += width)
+        for (int k = 0; k < length; k += width)
         {
             ref float wk = ref Unsafe.Add(ref w, k);
             for (int j = 0; j < WideCols; j++)
@@ -76,7 +128,7 @@ internal static partial class Gemm
             p = ref Unsafe.Add(ref p, WideCols * width);
         }
         // The inputs past the last whole vector, transposed: for each, the 8 rows' weights side by side.
-        for (int k = vectorEnd; k < inputs; k++)
+        for (int k = length; k < length + tail; k++)
         {
             for (int j = 0; j < WideCols; j++)
                 Unsafe.Add(ref p, j) = Unsafe.Add(ref w, j * ld + k);
@@ -85,33 +137,69 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// Rows 0..rEnd-1 of X, 3 at a time (one call per panel: the tile's set-up is not repeated per call), by the 8 rows
-    /// of W packed in <paramref name="panel"/> (<see cref="PackPanel8"/>); a row at or past rEnd re-reads row rEnd - 1 and
-    /// is not stored. Each output is summed as every Forward kernel sums it: one vector accumulator along the inputs, the
-    /// path's Sum tree (here 8 accumulators of a row reduced together: pairs within 128-bit lanes twice, then the lanes
-    /// folded as (0 + 1) + (2 + 3), the additions of T.Sum), the scalar tail, then the bias. Why 3 x 8 rather than 4 x 4:
-    /// each X vector, streamed from the L2 block, now feeds 8 multiply-adds instead of 4, and the W vectors come from one
-    /// packed L1 panel.
+    /// The longest reduction chunk of the wide tile, in floats: its panel of 8 W rows (32 KiB) and the 3 X rows it meets
+    /// (12 KiB) fit Zen 5's 48 KiB L1. Past it the panel spills to L2 and every tile step streams 8 vectors from there,
+    /// more than L2 delivers (a 256 x 2048 x 1024 forward ran at 110 GFLOP/s, 0.65x OpenBLAS, before the chunks).
+    /// </summary>
+    private const int WideMaxChunk = 1024;
+
+    /// <summary>
+    /// The chunk length (a multiple of <paramref name="width"/>) that cuts the whole vectors of a row
+    /// (<paramref name="vectorEnd"/> floats) into as few even chunks of at most <see cref="WideMaxChunk"/> as they need.
+    /// </summary>
+    private static int WideChunk(int vectorEnd, int width)
+    {
+        int chunks = Math.Max(1, (vectorEnd + WideMaxChunk - 1) / WideMaxChunk);
+        return Math.Max(width, (vectorEnd / chunks + width - 1) / width * width);
+    }
+
+    /// <summary>
+    /// Rows 0..rEnd-1 of X, 3 at a time (one call per panel and chunk: the tile's set-up is not repeated per call), by the
+    /// chunk of 8 W rows packed in <paramref name="panel"/> (<see cref="PackPanel8"/>): <paramref name="length"/> floats of
+    /// whole vectors from <paramref name="x"/>, then on the <paramref name="last"/> chunk the <paramref name="tail"/>
+    /// inputs after them. A row at or past rEnd re-reads row rEnd - 1 and is not stored. Each output is summed as every
+    /// Forward kernel sums it: one vector accumulator along the inputs, the path's Sum tree (here 8 accumulators of a row
+    /// reduced together: pairs within 128-bit lanes twice, then the lanes folded as (0 + 1) + (2 + 3), the additions of
+    /// T.Sum), the scalar tail, then the bias. A chunk that is not the last stores its 24 accumulators in
+    /// <paramref name="partial"/> (24 vectors per tile, in tile order) and the next one reloads them (unless
+    /// <paramref name="first"/>): a vector stored and reloaded is exact, so the chains, and the bits, are those of one
+    /// pass. Why 3 x 8 rather than 4 x 4: each X vector, streamed from the L2 block, now feeds 8 multiply-adds instead of
+    /// 4, and the W vectors come from one packed L1 panel.
     /// </summary>
     [SkipLocalsInit]
     private static void DotPanel8<T, TVec, TOp>(ref float x, int xStride, ref float panel, ref float bo, ref float yo,
-        int rEnd, int inputs, int vectorEnd, int outputs, TOp op)
+        int rEnd, int length, int tail, int outputs, ref float partial, bool first, bool last, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int width = T.Width;
-        int last = rEnd - 1;
+        int lastRow = rEnd - 1;
         Vector256<float> bias = Vector256.LoadUnsafe(ref bo);
-        for (int r = 0; r < rEnd; r += 3)
+        ref float part = ref partial;
+        for (int r = 0; r < rEnd; r += 3, part = ref Unsafe.Add(ref part, 3 * WideCols * width))
         {
             ref float x0 = ref Unsafe.Add(ref x, (nint)r * xStride);
             // Rows 1 and 2 as offsets from row 0: the loop then keeps two moving pointers and two offsets in registers.
-            nint d1 = (nint)(Math.Min(r + 1, last) - r) * xStride, d2 = (nint)(Math.Min(r + 2, last) - r) * xStride;
-            TVec a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero, a04 = T.Zero, a05 = T.Zero, a06 = T.Zero, a07 = T.Zero;
-            TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a14 = T.Zero, a15 = T.Zero, a16 = T.Zero, a17 = T.Zero;
-            TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero, a24 = T.Zero, a25 = T.Zero, a26 = T.Zero, a27 = T.Zero;
+            nint d1 = (nint)(Math.Min(r + 1, lastRow) - r) * xStride, d2 = (nint)(Math.Min(r + 2, lastRow) - r) * xStride;
+            TVec a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17;
+            TVec a20, a21, a22, a23, a24, a25, a26, a27;
+            if (first)
+            {
+                a00 = a01 = a02 = a03 = a04 = a05 = a06 = a07 = T.Zero;
+                a10 = a11 = a12 = a13 = a14 = a15 = a16 = a17 = T.Zero;
+                a20 = a21 = a22 = a23 = a24 = a25 = a26 = a27 = T.Zero;
+            }
+            else
+            {
+                a00 = Partial<T, TVec>(ref part, 0); a01 = Partial<T, TVec>(ref part, 1); a02 = Partial<T, TVec>(ref part, 2); a03 = Partial<T, TVec>(ref part, 3);
+                a04 = Partial<T, TVec>(ref part, 4); a05 = Partial<T, TVec>(ref part, 5); a06 = Partial<T, TVec>(ref part, 6); a07 = Partial<T, TVec>(ref part, 7);
+                a10 = Partial<T, TVec>(ref part, 8); a11 = Partial<T, TVec>(ref part, 9); a12 = Partial<T, TVec>(ref part, 10); a13 = Partial<T, TVec>(ref part, 11);
+                a14 = Partial<T, TVec>(ref part, 12); a15 = Partial<T, TVec>(ref part, 13); a16 = Partial<T, TVec>(ref part, 14); a17 = Partial<T, TVec>(ref part, 15);
+                a20 = Partial<T, TVec>(ref part, 16); a21 = Partial<T, TVec>(ref part, 17); a22 = Partial<T, TVec>(ref part, 18); a23 = Partial<T, TVec>(ref part, 19);
+                a24 = Partial<T, TVec>(ref part, 20); a25 = Partial<T, TVec>(ref part, 21); a26 = Partial<T, TVec>(ref part, 22); a27 = Partial<T, TVec>(ref part, 23);
+            }
             ref float p = ref panel;
             ref float xk = ref x0;
-            for (int k = 0; k < vectorEnd; k += width)
+            for (int k = 0; k < length; k += width)
             {
                 TVec xv0 = T.Load(ref xk);
                 TVec xv1 = T.Load(ref Unsafe.Add(ref xk, d1));
@@ -135,6 +223,16 @@ internal static partial class Gemm
                 a07 = T.MulAdd(xv0, wv, a07); a17 = T.MulAdd(xv1, wv, a17); a27 = T.MulAdd(xv2, wv, a27);
                 p = ref Unsafe.Add(ref p, WideCols * width);
             }
+            if (!last)
+            {
+                SetPartial<T, TVec>(ref part, 0, a00); SetPartial<T, TVec>(ref part, 1, a01); SetPartial<T, TVec>(ref part, 2, a02); SetPartial<T, TVec>(ref part, 3, a03);
+                SetPartial<T, TVec>(ref part, 4, a04); SetPartial<T, TVec>(ref part, 5, a05); SetPartial<T, TVec>(ref part, 6, a06); SetPartial<T, TVec>(ref part, 7, a07);
+                SetPartial<T, TVec>(ref part, 8, a10); SetPartial<T, TVec>(ref part, 9, a11); SetPartial<T, TVec>(ref part, 10, a12); SetPartial<T, TVec>(ref part, 11, a13);
+                SetPartial<T, TVec>(ref part, 12, a14); SetPartial<T, TVec>(ref part, 13, a15); SetPartial<T, TVec>(ref part, 14, a16); SetPartial<T, TVec>(ref part, 15, a17);
+                SetPartial<T, TVec>(ref part, 16, a20); SetPartial<T, TVec>(ref part, 17, a21); SetPartial<T, TVec>(ref part, 18, a22); SetPartial<T, TVec>(ref part, 19, a23);
+                SetPartial<T, TVec>(ref part, 20, a24); SetPartial<T, TVec>(ref part, 21, a25); SetPartial<T, TVec>(ref part, 22, a26); SetPartial<T, TVec>(ref part, 23, a27);
+                continue;
+            }
             // Every sum before any call (an accumulator live across a call would be spilled inside the loop). Rows 0 and 1
             // share the last fold: its 128-bit lanes are then row 0's outputs 0-3 and 4-7, row 1's 0-3 and 4-7.
             TVec q0 = HalfSums8<T, TVec>(a00, a01, a02, a03, a04, a05, a06, a07);
@@ -145,14 +243,14 @@ internal static partial class Gemm
             // The scalar tail (inputs not a multiple of the width), one input at a time in Gemv's order, 8 outputs at once:
             // lane by lane a multiply then an add (never fused), the scalar loop's two roundings. The panel holds the tail's
             // W columns transposed (8 floats per input), so each step is one load.
-            ref float tail = ref p;
-            for (int k = vectorEnd; k < inputs; k++)
+            ref float wt = ref p;
+            for (int k = length; k < length + tail; k++)
             {
-                Vector256<float> wt = Vector256.LoadUnsafe(ref tail);
-                v0 += Vector256.Create(Unsafe.Add(ref x0, k)) * wt;
-                v1 += Vector256.Create(Unsafe.Add(ref x0, d1 + k)) * wt;
-                v2 += Vector256.Create(Unsafe.Add(ref x0, d2 + k)) * wt;
-                tail = ref Unsafe.Add(ref tail, WideCols);
+                Vector256<float> wk = Vector256.LoadUnsafe(ref wt);
+                v0 += Vector256.Create(Unsafe.Add(ref x0, k)) * wk;
+                v1 += Vector256.Create(Unsafe.Add(ref x0, d1 + k)) * wk;
+                v2 += Vector256.Create(Unsafe.Add(ref x0, d2 + k)) * wk;
+                wt = ref Unsafe.Add(ref wt, WideCols);
             }
             // Then the bias: lane by lane one IEEE addition, as the scalar b + s.
             v0 = bias + v0; v1 = bias + v1; v2 = bias + v2;
@@ -180,6 +278,16 @@ internal static partial class Gemm
     private static TVec HalfSums8<T, TVec>(TVec a0, TVec a1, TVec a2, TVec a3, TVec a4, TVec a5, TVec a6, TVec a7)
         where T : struct, IGemvSimd<TVec> where TVec : struct =>
         T.FoldLanes(T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3)), T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7)));
+
+    /// <summary>Accumulator <paramref name="i"/> of a tile's partial sums (24 vectors, row-major: 8 per X row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Partial<T, TVec>(ref float part, int i) where T : struct, IGemmSimd<TVec> where TVec : struct =>
+        T.Load(ref Unsafe.Add(ref part, i * T.Width));
+
+    /// <summary>Stores accumulator <paramref name="i"/> of a tile's partial sums (<see cref="Partial{T, TVec}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SetPartial<T, TVec>(ref float part, int i, TVec v) where T : struct, IGemmSimd<TVec> where TVec : struct =>
+        T.Store(v, ref Unsafe.Add(ref part, i * T.Width));
 
     /// <summary>The 16-float vector of the wide tile's path as a Vector512 (only called where T.Width is 16).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -57,7 +57,10 @@ internal static partial class Gemm
     /// </summary>
     private static int PackedStride(int length)
     {
-        int stride = (length + AlignFloats - 1) / AlignFloats * AlignFloats;
+        int stride = AlignUp(length);
         return stride % 256 == 0 ? stride + AlignFloats : stride;
     }
+
+    /// <summary><paramref name="floats"/> rounded up to whole 64-byte lines (<see cref="AlignFloats"/>).</summary>
+    private static int AlignUp(int floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
 }

@@ -21,7 +21,10 @@ namespace FastMlp.Kernels;
 /// multiply-adds; the 8 W rows are copied once per X block into an interleaved panel in the per-thread workspace (one
 /// aligned stream from L1), and the 8 sums of a row are reduced together (<c>IGemvSimd.PairSums</c>, <c>FoldLanes</c>).
 /// X is swept in blocks of up to 4 MiB (3 vectors per 24 multiply-adds: L2 or L3 keeps up), copied into the workspace
-/// only when more than 128 outputs read it; the outputs past the last group of 8 go through the 4-output tile. Otherwise
+/// only when more than 128 outputs read it; past 1024 inputs the reduction is cut into even chunks of at most 1024 floats
+/// (a panel of 32 KiB stays in L1), each tile's 24 accumulators stored in the workspace between chunks and reloaded, which
+/// is exact (the bits do not change), and X is then cut in blocks whose chunk fills 512 KiB of L2, always packed; the
+/// outputs past the last group of 8 go through the 4-output tile. Otherwise
 /// the tile is T.DotRows rows of X by 4 rows of W (4 on Avx512, 3 on Avx2, 2 on the 4-float paths: 16, 12 or 8 vector
 /// accumulators), with the four horizontal sums of a row at once (<c>IGemmSimd.Sum4</c>, which adds exactly as the path's
 /// <c>Sum</c> does, in a tree each path spells out); W needs no packing because its rows are already contiguous along the

@@ -6,7 +6,7 @@ namespace FastMlp.Tests.Kernels;
 /// The batched Forward at the edges of its tiles and blocks, on every path this machine has: on Avx512 the wide tile
 /// (from 24 rows: 3 rows of X by 8 rows of W from a packed panel, the outputs past the last group of 8 through the
 /// 4-output tile), X
-/// copied into the workspace or read in place, X blocks of 4 MiB; on the other paths the same shapes go through their
+/// copied into the workspace or read in place, X blocks of 4 MiB, the reduction in chunks past 1024 inputs; on the other paths the same shapes go through their
 /// 4-output tiles. Every row must equal the one-row GEMV (Predict) bit for bit and the float64 reference within rounding,
 /// row blocks computed alone the whole batch, and the fused activation Forward followed by the activation.
 /// </summary>
@@ -34,9 +34,13 @@ public class ForwardTileEdgeTests
     /// <summary>
     /// The wide path's blocking: 1000 x 1061 crosses the 4 MiB X block (two blocks of 501 rows; no multiple of any tile or
     /// vector); 50 x 200 x 141 has more than 128 outputs, so X is packed; 260 x 1030 x 136 too, but its packed X
-    /// (1040-float rows) would not fit the workspace's first size, so X is read in place.
+    /// (1040-float rows) would not fit the workspace's first size, so X is read in place. Past 1024 inputs the reduction is
+    /// cut into chunks whose partial sums wait in the workspace: 30 x 1040 x 9 in two (528 and 512 floats), 26 x 2051 x 17
+    /// in two of 1024 and a 3-input tail, 27 x 3001 x 136 in three with a 9-input tail and X packed, 400 x 2051 x 12 in four
+    /// X blocks of 100 rows (a chunk of 128 rows fills 512 KiB).
     /// </summary>
-    private static readonly (int Rows, int Inputs, int Outputs)[] BlockShapes = [(1000, 1061, 9), (50, 200, 141), (260, 1030, 136)];
+    private static readonly (int Rows, int Inputs, int Outputs)[] BlockShapes =
+        [(1000, 1061, 9), (50, 200, 141), (260, 1030, 136), (30, 1040, 9), (26, 2051, 17), (27, 3001, 136), (400, 2051, 12)];
 
     [Theory]
     [MemberData(nameof(Paths))]
