@@ -255,44 +255,25 @@ internal static partial class Gemm
             bool add = p0 > 0;
             ref float g = ref Unsafe.Add(ref dy, p0);
             ref float wp = ref Unsafe.Add(ref w, p0 * ld);
+            // Blocks of 8 vectors, then of 4, 2 and 1: the chains of a block run side by side, and one vector's chain of pn
+            // dependent multiply-adds alone would wait on their latency.
             int n = 0;
             for (; n <= vectorEnd - 8 * width; n += 8 * width)
+                InputGemvBlock<T, TVec, Vectors8>(ref g, ref Unsafe.Add(ref wp, n), ld, pn, ref Unsafe.Add(ref dx, n), add);
+            if (n <= vectorEnd - 4 * width)
             {
-                TVec c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero, c4 = T.Zero, c5 = T.Zero, c6 = T.Zero, c7 = T.Zero;
-                ref float row = ref Unsafe.Add(ref wp, n);
-                for (int p = 0; p < pn; p++)
-                {
-                    TVec gv = T.Splat(Unsafe.Add(ref g, p));
-                    c0 = T.MulAdd(gv, T.Load(ref row), c0);
-                    c1 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, width)), c1);
-                    c2 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 2 * width)), c2);
-                    c3 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 3 * width)), c3);
-                    c4 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 4 * width)), c4);
-                    c5 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 5 * width)), c5);
-                    c6 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 6 * width)), c6);
-                    c7 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 7 * width)), c7);
-                    row = ref Unsafe.Add(ref row, ld);
-                }
-                ref float d = ref Unsafe.Add(ref dx, n);
-                StoreC1<T, TVec>(ref d, c0, add);
-                StoreC1<T, TVec>(ref Unsafe.Add(ref d, width), c1, add);
-                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 2 * width), c2, add);
-                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 3 * width), c3, add);
-                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 4 * width), c4, add);
-                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 5 * width), c5, add);
-                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 6 * width), c6, add);
-                StoreC1<T, TVec>(ref Unsafe.Add(ref d, 7 * width), c7, add);
+                InputGemvBlock<T, TVec, Vectors4>(ref g, ref Unsafe.Add(ref wp, n), ld, pn, ref Unsafe.Add(ref dx, n), add);
+                n += 4 * width;
             }
-            for (; n < vectorEnd; n += width)
+            if (n <= vectorEnd - 2 * width)
             {
-                TVec c = T.Zero;
-                ref float row = ref Unsafe.Add(ref wp, n);
-                for (int p = 0; p < pn; p++)
-                {
-                    c = T.MulAdd(T.Splat(Unsafe.Add(ref g, p)), T.Load(ref row), c);
-                    row = ref Unsafe.Add(ref row, ld);
-                }
-                StoreC1<T, TVec>(ref Unsafe.Add(ref dx, n), c, add);
+                InputGemvBlock<T, TVec, Vectors2>(ref g, ref Unsafe.Add(ref wp, n), ld, pn, ref Unsafe.Add(ref dx, n), add);
+                n += 2 * width;
+            }
+            if (n < vectorEnd)
+            {
+                InputGemvBlock<T, TVec, Vectors1>(ref g, ref Unsafe.Add(ref wp, n), ld, pn, ref Unsafe.Add(ref dx, n), add);
+                n += width;
             }
             for (; n < inputs; n++)
             {
@@ -302,6 +283,51 @@ internal static partial class Gemm
                 ref float d = ref Unsafe.Add(ref dx, n);
                 d = add ? d + sum : sum;
             }
+        }
+    }
+
+    /// <summary>
+    /// TVectors.Value (1, 2, 4 or 8) vectors of one sample's input gradient over one reduction chunk: each a chain of pn fused
+    /// multiply-adds from zero in order (dy[p] broadcast times W's row p), stored or added to dx.
+    /// </summary>
+    private static void InputGemvBlock<T, TVec, TVectors>(ref float g, ref float row, nint ld, int pn, ref float d, bool add)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TVectors : struct, IConstant
+    {
+        int width = T.Width;
+        int V = TVectors.Value;
+        TVec c0 = T.Zero, c1 = T.Zero, c2 = T.Zero, c3 = T.Zero, c4 = T.Zero, c5 = T.Zero, c6 = T.Zero, c7 = T.Zero;
+        for (int p = 0; p < pn; p++)
+        {
+            TVec gv = T.Splat(Unsafe.Add(ref g, p));
+            c0 = T.MulAdd(gv, T.Load(ref row), c0);
+            if (V > 1) c1 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, width)), c1);
+            if (V > 2)
+            {
+                c2 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 2 * width)), c2);
+                c3 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 3 * width)), c3);
+            }
+            if (V > 4)
+            {
+                c4 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 4 * width)), c4);
+                c5 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 5 * width)), c5);
+                c6 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 6 * width)), c6);
+                c7 = T.MulAdd(gv, T.Load(ref Unsafe.Add(ref row, 7 * width)), c7);
+            }
+            row = ref Unsafe.Add(ref row, ld);
+        }
+        StoreC1<T, TVec>(ref d, c0, add);
+        if (V > 1) StoreC1<T, TVec>(ref Unsafe.Add(ref d, width), c1, add);
+        if (V > 2)
+        {
+            StoreC1<T, TVec>(ref Unsafe.Add(ref d, 2 * width), c2, add);
+            StoreC1<T, TVec>(ref Unsafe.Add(ref d, 3 * width), c3, add);
+        }
+        if (V > 4)
+        {
+            StoreC1<T, TVec>(ref Unsafe.Add(ref d, 4 * width), c4, add);
+            StoreC1<T, TVec>(ref Unsafe.Add(ref d, 5 * width), c5, add);
+            StoreC1<T, TVec>(ref Unsafe.Add(ref d, 6 * width), c6, add);
+            StoreC1<T, TVec>(ref Unsafe.Add(ref d, 7 * width), c7, add);
         }
     }
 }

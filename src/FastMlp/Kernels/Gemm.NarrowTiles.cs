@@ -218,3 +218,4 @@ internal readonly struct Vectors1 : IConstant { public static int Value => 1; }
 internal readonly struct Vectors2 : IConstant { public static int Value => 2; }
 internal readonly struct Vectors3 : IConstant { public static int Value => 3; }
 internal readonly struct Vectors4 : IConstant { public static int Value => 4; }
+internal readonly struct Vectors8 : IConstant { public static int Value => 8; }

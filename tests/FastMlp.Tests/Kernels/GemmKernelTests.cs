@@ -241,7 +241,8 @@ public class GemmKernelTests
             shapes.Add((1 + n % 19, n));
             shapes.Add((n, n));
         }
-        shapes.AddRange([(784, 256), (256, 130), (35, 530), (530, 35), (1, 300), (300, 1)]);
+        // 117 and 245 inputs: 7 and 15 vectors on Avx512, every block of the one-row input gradient (8, 4, 2 and 1 vectors).
+        shapes.AddRange([(784, 256), (256, 130), (35, 530), (530, 35), (1, 300), (300, 1), (117, 40), (245, 33)]);
         const int rows = 5;
         int seed = 700;
         foreach (var (inputs, outputs) in shapes)
