@@ -85,7 +85,7 @@ internal static partial class Gemm
     /// Bytes of one chunk of an X block when the reduction is cut in chunks: half of Zen 5's 1 MiB L2, so that the 128
     /// rows of a 1024-float chunk stay there while every panel sweeps them. In one sweep on Zen 5 (256 x 2048 x 1024,
     /// 256 x 2000 x 1024 and 256 x 4096 x 256, one process each) it gave 169-178 GFLOP/s, against 153-157 with 256 KiB,
-    /// 153-168 with 1 MiB and 142-164 with X unpacked; single processes on this shared machine vary by 10-20 %, so only the
+    /// 153-168 with 1 MiB and 107-164 with X unpacked; single processes on this shared machine vary by 10-20 %, so only the
     /// packing is a clear gain.
     /// </summary>
     private const int WideChunkXBytes = 512 * 1024;
