@@ -12,12 +12,7 @@ namespace FastMlp.Tests.Kernels;
 /// </summary>
 public class ForwardTileEdgeTests
 {
-    public static TheoryData<KernelPath> Paths()
-    {
-        var data = new TheoryData<KernelPath>();
-        foreach (KernelPath p in KernelDispatch.Available) data.Add(p);
-        return data;
-    }
+    public static TheoryData<KernelPath> Paths() => GemmKernelTests.Paths();
 
     /// <summary>
     /// Rows around the 3- and 4-row tiles and the 24 rows from which Avx512 takes the wide tile, outputs around groups of 8
