@@ -73,7 +73,7 @@ internal static class BroadcastGemv
     /// the finished vector in registers.
     /// </summary>
     /// <remarks>A call root per block count: with its 16 accumulators it has more locals than the JIT inlines.</remarks>
-    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static bool Tile<T, TVec, TBlocks, TOp>(ref float x, ref float wt, ref float b, ref float y, int o, int inputs, int outputs, int stored, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TBlocks : struct, IConstant where TOp : struct, IUnaryOp
     {

@@ -50,6 +50,7 @@ internal static class CrossEntropyKernels
     internal static bool Handles(Targets targets, int width) => width > 1 || !targets.IsLabels;
 
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double LossAndDelta<T, TVec>(ReadOnlySpan<float> logits, ReadOnlySpan<float> y, Targets targets, Span<float> delta,
         int rows, int width, float scale)
         where T : struct, IGemvSimd<TVec> where TVec : struct
@@ -92,6 +93,7 @@ internal static class CrossEntropyKernels
     }
 
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double LossOnly<T, TVec>(ReadOnlySpan<float> logits, Targets targets, int rows, int width)
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {
@@ -119,6 +121,7 @@ internal static class CrossEntropyKernels
     /// ln sum_j e^(u_j) as max + ln sum_j e^(u_j - max): the exponentials a vector at a time (the tail through
     /// <paramref name="scratch"/>, one vector long), summed in double in order. An infinite max is the result (as in the reference).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double LogSumExp<T, TVec>(ReadOnlySpan<float> u, Span<float> scratch)
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {
@@ -148,6 +151,7 @@ internal static class CrossEntropyKernels
     }
 
     /// <summary>delta = scale (y dsum - d) element-wise (d empty: all zeros), the reference's operations in its order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Delta<T, TVec>(ReadOnlySpan<float> y, ReadOnlySpan<float> d, Span<float> delta, float dsum, float scale)
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {

@@ -12,6 +12,7 @@ internal static partial class Gemm
     /// rounds as the scalar add does) instead of one scalar chain each: with 10 outputs and 256 rows those ten chains
     /// had cost more than the whole weight product (measured, 256 x 32 x 10 on Zen 5).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ColumnSums<T, TVec>(ref float dy, ref float db, int rows, int outputs, nint stride, bool accumulate)
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {

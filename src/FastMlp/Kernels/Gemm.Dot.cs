@@ -23,6 +23,7 @@ internal static partial class Gemm
     /// so the stored values equal a plain Forward followed by <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> bitwise.
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotForward<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs, int outputs, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
@@ -83,6 +84,7 @@ internal static partial class Gemm
     }
 
     /// <summary>Copies <paramref name="count"/> rows of <paramref name="length"/> floats to dst at row stride dstStride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackRows<T, TVec>(ref float src, int length, ref float dst, int dstStride, int count)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
@@ -105,6 +107,7 @@ internal static partial class Gemm
     /// (a runtime height would keep every branch). The tile's results (bias added) are put through op together before
     /// they are stored.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotTile<T, TVec, TRows, TOp>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
         int r, int rEnd, int inputs, int outputs, int no, TOp op)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant where TOp : struct, IUnaryOp

@@ -57,6 +57,7 @@ internal static partial class Gemm
     /// the block (<see cref="DotPanel8"/>), the partial sums between chunks kept after the panel; the scalar tail of the
     /// inputs goes with the last chunk.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int DotWideOutputs<T, TVec, TOp>(ref float x, int xStride, ref float w, ref float b, ref float y, int rows,
         int inputs, int outputs, WidePlan plan, ref float panel, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
@@ -116,6 +117,7 @@ internal static partial class Gemm
     /// tile then reads one aligned, sequential stream with one pointer instead of 8 rows 4 KiB apart (a 1024-input layer),
     /// which would need 8 address registers and share the same few L1 sets.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackPanel8<T, TVec>(ref float w, nint ld, int length, int tail, ref float panel)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
@@ -168,6 +170,7 @@ internal static partial class Gemm
     /// 4, and the W vectors come from one packed L1 panel.
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotPanel8<T, TVec, TOp>(ref float x, int xStride, ref float panel, ref float bo, ref float yo,
         int rEnd, int length, int tail, int outputs, ref float partial, bool first, bool last, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp

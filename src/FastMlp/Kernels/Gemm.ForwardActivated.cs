@@ -70,6 +70,7 @@ internal static partial class Gemm
     /// over each block of rows right after the block's products, while it is still in L2, four vectors at a time as the
     /// element-wise kernels do. Either way every element gets the same operator, so the results are the same bits.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardWithSimd<T, TVec, TOp>(KernelPath path, TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> b, Span<float> y, int rows, int inputs, int outputs)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp

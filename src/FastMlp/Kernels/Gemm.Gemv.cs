@@ -89,7 +89,7 @@ internal static partial class Gemm
     /// <remarks>Never inlined, nor <see cref="GemvSoftmax"/>: compiled as call roots they get the JIT's whole inlining budget
     /// for their many small inlinees (inlined into a caller's switch over activations, the budget ran out and left the
     /// row sums and vector constructors as calls).</remarks>
-    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal static void GemvBlocks<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
@@ -236,6 +236,7 @@ internal static partial class Gemm
     /// order within the same reduction chunks as <see cref="OuterProduct"/> (chunk sums added to the stored value), with
     /// the columns past the last whole vector multiplied then added, so it equals row 0 of a batched call bitwise.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InputGemv<T, TVec>(ref float dy, ref float w, ref float dx, int inputs, int outputs)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
@@ -290,6 +291,7 @@ internal static partial class Gemm
     /// TVectors.Value (1, 2, 4 or 8) vectors of one sample's input gradient over one reduction chunk: each a chain of pn fused
     /// multiply-adds from zero in order (dy[p] broadcast times W's row p), stored or added to dx.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InputGemvBlock<T, TVec, TVectors>(ref float g, ref float row, nint ld, int pn, ref float d, bool add)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TVectors : struct, IConstant
     {

@@ -106,6 +106,7 @@ internal static partial class Gemm
     private const int NarrowTileOverhead = 160;
 
     /// <summary><see cref="NarrowOuter"/> at tile height TRows.Value: the column blocks, chunks and row blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowRowBlocks<T, TVec, TEpi, TRows>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P,
         bool accumulate, ref float y, TEpi epi)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
@@ -165,6 +166,7 @@ internal static partial class Gemm
     /// <paramref name="blocks"/> row blocks of R rows (A from a + t * ablock) across the columns of one pass: the 4-, 2- and
     /// 1-vector tiles, then the masked tail; only the first <paramref name="rows"/> rows of each block are stored.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowColumns<T, TVec, TEpi, TRows, TLayout>(ref float a, nint arow, nint astep, nint ablock, int blocks, ref float b,
         ref float c, ref float y, nint ldn, int rows, NarrowPass s, TEpi epi)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
@@ -203,6 +205,7 @@ internal static partial class Gemm
     /// tiles'. Column-major over 4-vector groups: B's group is loaded once and every row of C gets its broadcast times it, so
     /// the loop is the stream of stores it has to be, with no tiling, packing or blocking to set up.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowRank1<T, TVec>(ref float a, nint sm, ref float b, ref float c, int M, int N, bool accumulate)
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {
@@ -261,6 +264,7 @@ internal static partial class Gemm
     private const int NarrowBBlockBytes = 32 * 1024;
 
     /// <summary>A(m0..m0+R-1, p0..p0+pn-1) into dst, p-major (R values per p); rows past M repeat row M - 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowPackA(ref float a, nint sm, nint sp, ref float dst, int m0, int M, int R, int p0, int pn)
     {
         for (int i = 0; i < R; i++)

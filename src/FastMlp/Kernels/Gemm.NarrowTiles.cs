@@ -18,6 +18,7 @@ internal static partial class Gemm
     /// epilogue is applied to them with Y (<paramref name="y"/>, laid out as C). Both counts are type arguments, so each shape is its own method
     /// with the unused accumulators folded away (R x V &lt;= 24 of Avx512's 32 registers, plus V loads and one broadcast; R &lt;= 10).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowTiles<T, TVec, TRows, TVectors, TLayout, TEpi>(ref float a, nint arow, nint astep, nint ablock, int blocks,
         ref float b, nint ldb, ref float c, ref float y, nint ldc, int rows, int pn, int groups, bool add, bool final, TEpi epi)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant where TVectors : struct, IConstant
@@ -159,6 +160,7 @@ internal static partial class Gemm
     /// from zero over p in order, and then stored or added to C. A lane-wise vector multiply and add round exactly as the
     /// scalar ones do, so the bits are the same; nothing past the tail is read or written.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowTail<T, TVec, TRows>(ref float a, nint arow, nint astep, ref float b, nint ldb, ref float c, nint ldc,
         int rows, int pn, bool add, int count)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TRows : struct, IConstant

@@ -47,6 +47,7 @@ internal static partial class Gemm
     /// (<see cref="OuterRow"/> has no epilogue; the fused entry point sends one row and empty reductions the two-pass way).
     /// Holds the <see cref="Workspace"/> throughout: nothing it calls may use it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OuterProduct<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float bm, ref float c, int M, int N, int P, bool accumulate,
         ref float y, TEpi epi, bool allowNarrow = true)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
@@ -119,6 +120,7 @@ internal static partial class Gemm
     /// panel (packed at <paramref name="pb"/>, or read in place from <paramref name="bp"/>) by every tile of the block,
     /// then the columns past the last whole panel (1 vector, then scalars) from B in place.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OuterBlock<T, TVec, TEpi>(ref float pa, bool packB, ref float pb, ref float bp, ref float cm, ref float ym, int mb,
         OuterStep s, TEpi epi)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
@@ -196,6 +198,7 @@ internal static partial class Gemm
     }
 
     /// <summary>Copies pn rows of 2 vectors from B (row stride ldb) to dst, contiguous.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB<T, TVec>(ref float b, nint ldb, ref float dst, int pn)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
@@ -214,6 +217,7 @@ internal static partial class Gemm
     /// a chain of multiply-adds over the chunk, in the chunks of the tiled kernel and with its column tails, so every
     /// element gets exactly the operations the tiled kernel would give it (a row block of one equals the whole).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OuterRow<T, TVec>(ref float a, nint sp, ref float b, ref float c, int N, int P, int chunk, bool accumulate)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
@@ -265,6 +269,7 @@ internal static partial class Gemm
     }
 
     /// <summary>Packs rows m0.. of A(m, p0..p0+pn) into tiles of mr rows, p-major; rows past M repeat row M-1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(ref float a, nint sm, nint sp, ref float dst, int m0, int M, int tiles, int mr, int pn)
     {
         for (int t = 0; t < tiles; t++)

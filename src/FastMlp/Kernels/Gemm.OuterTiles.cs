@@ -121,7 +121,7 @@ internal static partial class Gemm
     /// last store (the loads are forwarded from those stores or hit L1). Kept out of line on purpose: inlined into the
     /// micro-kernel, its extra live values made the JIT spill the accumulators inside the reduction loop (measured).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void EpilogueTile<T, TVec, TEpi>(ref float c, ref float y, nint ldc, int rows, int vectors, TEpi epi)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
     {

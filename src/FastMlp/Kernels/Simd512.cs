@@ -139,6 +139,7 @@ internal static class Simd512
     /// lines): exp and softmax of 65536 elements 7-10 % faster, sigmoid about 5 %; at 2048 the extra padded block costs
     /// about what the alignment saves, hence the threshold.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unary<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IUnaryOp
     {
         int n = x.Length, q = Quad512.Count;
@@ -164,6 +165,7 @@ internal static class Simd512
     }
 
     /// <summary>d[i] = op(y[i], d[i]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Binary<TOp>(TOp op, ReadOnlySpan<float> y, Span<float> d) where TOp : struct, IBinaryOp
     {
         int n = d.Length, q = Quad512.Count, full = n - n % q;
@@ -187,6 +189,7 @@ internal static class Simd512
     }
 
     /// <summary>Row-wise softmax of x into y (x and y may be the same span); a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int width)
     {
         int r = width <= W ? SoftmaxRowBlocks(x, y, width) : 0;
@@ -314,7 +317,7 @@ internal static class Simd512
     /// </summary>
     /// <remarks>Rows longer than <see cref="SoftmaxChunk"/> x <see cref="SoftmaxChunkStats.Chunks"/> use longer chunks,
     /// so that the per-chunk state stays in a fixed stack buffer.</remarks>
-    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void SoftmaxChunkedRow(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length, q = Quad512.Count, maxChunks = SoftmaxChunkStats.Chunks;
@@ -374,7 +377,7 @@ internal static class Simd512
     /// A method of its own, without calls: inlined in SoftmaxRow, the JIT kept the sum in stack slots (it is live across
     /// the tail's copies there) and stored and reloaded it on every iteration.
     /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static Quad512 SoftmaxExpQuads(ref float px, ref float py, int full, float negMax)
     {
         Quad512 sum = default;
@@ -397,7 +400,7 @@ internal static class Simd512
     /// so past the next chunk's last whole quad it loads that quad again. It comes before the quad's store: after it, the
     /// load would be two chunks (a multiple of 4 KiB) from the store just issued and wait on it (4K aliasing).
     /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float SoftmaxChunkQuads(ref float px, ref float py, int start, int full, float negMax, int lookBase, int lookLast, out float sum)
     {
         int q = Quad512.Count;
@@ -422,7 +425,7 @@ internal static class Simd512
     /// A chunked row whose maximum turned out to be +Inf in the chunk at <paramref name="start"/>: the chunks before it
     /// already hold their exponentials in y (x may be y), but they had no +Inf, and a NaN among them made their sum NaN.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void SoftmaxInfiniteChunkedRow(ReadOnlySpan<float> x, Span<float> y, int start, ReadOnlySpan<double> sums)
     {
         bool nan = HasNaN(x.Slice(start));
@@ -482,6 +485,7 @@ internal static class Simd512
     /// the rows past the last whole block are the caller's.
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SoftmaxRowBlocks(ReadOnlySpan<float> x, Span<float> y, int width)
     {
         Unsafe.SkipInit(out BlockBuffer columns);
@@ -518,6 +522,7 @@ internal static class Simd512
     /// non-negative sum changes nothing, so those additions are skipped), then times 1 / sum. False, the columns unspecified,
     /// when some row's maximum is +Inf.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool SoftmaxColumns(ref float t, ref float u, int width)
     {
         Vector512<float> m = Vector512.Create(float.NegativeInfinity);
@@ -586,6 +591,7 @@ internal static class Simd512
         ActivationKernels.SoftmaxInfiniteRow(y);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool HasNaN(ReadOnlySpan<float> row)
     {
         foreach (float v in row) if (float.IsNaN(v)) return true;
@@ -603,6 +609,7 @@ internal static class Simd512
     }
 
     /// <summary>Sum of x[i] y[i]: two accumulators, zero-padded tail, fixed horizontal order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         int n = x.Length, i = 0;
@@ -628,6 +635,7 @@ internal static class Simd512
     }
 
     /// <summary>Sum of x[i] (NaN/Inf propagate).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Sum(ReadOnlySpan<float> x)
     {
         int n = x.Length, i = 0;
@@ -644,6 +652,7 @@ internal static class Simd512
     }
 
     /// <summary>True when no element is NaN or infinite (x * 0 is 0 exactly for finite x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AllFinite(ReadOnlySpan<float> x)
     {
         int n = x.Length, i = 0;
@@ -660,6 +669,7 @@ internal static class Simd512
     }
 
     /// <summary>y[i] = alpha x[i] + (accumulate ? y[i] : 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
     {
         int n = x.Length, i = 0;
@@ -682,6 +692,7 @@ internal static class Simd512
     }
 
     /// <summary>y[i] += x[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length, i = 0;
@@ -705,6 +716,7 @@ internal static class Simd512
         (Vector512.LoadUnsafe(ref p, i) + mv).StoreUnsafe(ref p, i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Momentum(Span<float> p, ReadOnlySpan<float> g, Span<float> m, float lr, float beta)
     {
         int n = p.Length, i = 0;
@@ -732,6 +744,7 @@ internal static class Simd512
         (Vector512.LoadUnsafe(ref p, i) - lr * gv / (Vector512.Sqrt(hv) + eps)).StoreUnsafe(ref p, i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaledStep(Span<float> p, ReadOnlySpan<float> g, Span<float> h, float lr, float decay, float gain, float eps)
     {
         int n = p.Length, i = 0;
@@ -761,6 +774,7 @@ internal static class Simd512
         (Vector512.LoadUnsafe(ref p, i) - step).StoreUnsafe(ref p, i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adam(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, in AdamConstants c)
     {
         int n = p.Length, i = 0;

@@ -40,6 +40,7 @@ internal static class VectorOps
 
     internal static void Scale(KernelPath path, float alpha, ReadOnlySpan<float> x, Span<float> y) => AxpyCore(path, alpha, x, y, false);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AxpyCore(KernelPath path, float alpha, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
     {
         if (y.Length < x.Length) ThrowLength();
@@ -58,6 +59,7 @@ internal static class VectorOps
     /// <summary>y[i] += x[i].</summary>
     public static void Add(ReadOnlySpan<float> x, Span<float> y) => Add(KernelDispatch.Current, x, y);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Add(KernelPath path, ReadOnlySpan<float> x, Span<float> y)
     {
         if (y.Length < x.Length) ThrowLength();
@@ -79,6 +81,7 @@ internal static class VectorOps
     /// </summary>
     public static float Sum(ReadOnlySpan<float> x) => Sum(KernelDispatch.Current, x);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float Sum(KernelPath path, ReadOnlySpan<float> x)
     {
         switch (path)
@@ -95,6 +98,7 @@ internal static class VectorOps
     /// <summary>True when every element is finite (no NaN, no +-Inf).</summary>
     public static bool AllFinite(ReadOnlySpan<float> x) => AllFinite(KernelDispatch.Current, x);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool AllFinite(KernelPath path, ReadOnlySpan<float> x)
     {
         switch (path)
