@@ -188,7 +188,6 @@ internal static class Simd128
     }
 
     /// <summary>Row-wise softmax of x into y (x and y may be the same span); a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int width)
     {
         int r = width <= W ? SoftmaxRowBlocks(x, y, width) : 0;
@@ -196,6 +195,7 @@ internal static class Simd128
             SoftmaxRow(x.Slice(r, width), y.Slice(r, width));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
         if (x.Length <= W)

@@ -189,7 +189,6 @@ internal static class Simd512
     }
 
     /// <summary>Row-wise softmax of x into y (x and y may be the same span); a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int width)
     {
         int r = width <= W ? SoftmaxRowBlocks(x, y, width) : 0;
@@ -197,6 +196,7 @@ internal static class Simd512
             SoftmaxRow(x.Slice(r, width), y.Slice(r, width));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
         if (x.Length <= W)
