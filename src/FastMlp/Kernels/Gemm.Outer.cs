@@ -284,7 +284,10 @@ internal static partial class Gemm
                 {
                     ref float sp0 = ref Unsafe.Add(ref src, p * sp);
                     ref float dp = ref Unsafe.Add(ref d, (nint)p * mr);
-                    for (int i = 0; i < mr; i++)
+                    int i = 0;
+                    for (; i <= mr - 4; i += 4)
+                        Vector128.LoadUnsafe(ref sp0, (nuint)i).StoreUnsafe(ref dp, (nuint)i);
+                    for (; i < mr; i++)
                         Unsafe.Add(ref dp, i) = Unsafe.Add(ref sp0, i);
                 }
                 continue;
