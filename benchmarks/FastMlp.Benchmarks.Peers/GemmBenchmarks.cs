@@ -16,7 +16,9 @@ namespace FastMlp.Benchmarks.Peers;
 [Config(typeof(GemmConfig))]
 public unsafe class PeerGemmBenchmarks
 {
-    private float[] _x = [], _w = [], _b = [], _y = [], _dy = [], _dx = [], _dw = [], _db = [], _ones = [], _expected = [];
+    // 64-byte aligned, as the network's buffers (Architectures.Aligned); both peers get the same operands.
+    private AlignedBuffer _x = null!, _w = null!, _b = null!, _y = null!, _dy = null!, _dx = null!, _dw = null!, _db = null!, _ones = null!;
+    private float[] _expected = [];
     private int _rows, _inputs, _outputs;
 
     /// <summary>Which product: every form, or those FASTMLP_PEER_GEMM_FORMS names.</summary>
@@ -56,29 +58,23 @@ public unsafe class PeerGemmBenchmarks
         int[] s = Shape.Split('x').Select(int.Parse).ToArray();
         (_rows, _inputs, _outputs) = (s[0], s[1], s[2]);
         Console.WriteLine($"// FastMlp {nameof(PeerGemmBenchmarks)}({Form}, {Shape}): kernels {KernelDispatch.Describe()}");
-        _x = Pinned(Architectures.RandomInputs(_rows, _inputs, 1));
-        _w = Pinned(Architectures.RandomInputs(_outputs, _inputs, 2));
-        _b = Pinned(Architectures.RandomInputs(1, _outputs, 3));
-        _dy = Pinned(Architectures.RandomInputs(_rows, _outputs, 4));
-        _y = Pinned(new float[_rows * _outputs]);
-        _dx = Pinned(new float[_rows * _inputs]);
-        _dw = Pinned(new float[_outputs * _inputs]);
-        _db = Pinned(new float[_outputs]);
-        _ones = Pinned(Enumerable.Repeat(1f, _rows).ToArray());
-    }
-
-    private static float[] Pinned(float[] values)
-    {
-        var a = GC.AllocateUninitializedArray<float>(values.Length, pinned: true);
-        values.CopyTo(a, 0);
-        return a;
+        _x = Architectures.Aligned(Architectures.RandomInputs(_rows, _inputs, 1));
+        _w = Architectures.Aligned(Architectures.RandomInputs(_outputs, _inputs, 2));
+        _b = Architectures.Aligned(Architectures.RandomInputs(1, _outputs, 3));
+        _dy = Architectures.Aligned(Architectures.RandomInputs(_rows, _outputs, 4));
+        _y = new AlignedBuffer(_rows * _outputs);
+        _dx = new AlignedBuffer(_rows * _inputs);
+        _dw = new AlignedBuffer(_outputs * _inputs);
+        _db = new AlignedBuffer(_outputs);
+        _ones = new AlignedBuffer(_rows);
+        _ones.Span.Fill(1f);
     }
 
     private float[] Result() => Form switch
     {
-        "Forward" => _y,
-        "InputGradient" => _dx,
-        _ => [.. _dw, .. _db],
+        "Forward" => _y.Span.ToArray(),
+        "InputGradient" => _dx.Span.ToArray(),
+        _ => [.. _dw.Span, .. _db.Span],
     };
 
     /// <summary>FastMlp only.</summary>
@@ -97,7 +93,7 @@ public unsafe class PeerGemmBenchmarks
         OpenBlas.SetNumThreads(1);
         Console.WriteLine($"// {OpenBlas.Describe()}, 1 thread");
         FastMlp();
-        _expected = Result().ToArray(); // a copy: Result() is the output array itself for Forward and InputGradient
+        _expected = Result();
         OpenBLAS();
         Agreement.Require(_expected, Result(), $"OpenBLAS {Form}({Shape})", 1e-3f, 1e-3f);
     }
@@ -110,14 +106,14 @@ public unsafe class PeerGemmBenchmarks
         switch (Form)
         {
             case "Forward":
-                Gemm.Forward(_x, _w, _b, _y, _rows, _inputs, _outputs);
-                return _y[0];
+                Gemm.Forward(_x.Span, _w.Span, _b.Span, _y.Span, _rows, _inputs, _outputs);
+                return _y.Span[0];
             case "InputGradient":
-                Gemm.InputGradient(_dy, _w, _dx, _rows, _inputs, _outputs);
-                return _dx[0];
+                Gemm.InputGradient(_dy.Span, _w.Span, _dx.Span, _rows, _inputs, _outputs);
+                return _dx.Span[0];
             default:
-                Gemm.WeightGradient(_dy, _x, _dw, _db, _rows, _inputs, _outputs, accumulate: false);
-                return _dw[0];
+                Gemm.WeightGradient(_dy.Span, _x.Span, _dw.Span, _db.Span, _rows, _inputs, _outputs, accumulate: false);
+                return _dw.Span[0];
         }
     }
 
@@ -126,7 +122,7 @@ public unsafe class PeerGemmBenchmarks
     [Samples(1)]
     public float OpenBLAS()
     {
-        fixed (float* x = _x, w = _w, b = _b, y = _y, dy = _dy, dx = _dx, dw = _dw, db = _db, ones = _ones)
+        fixed (float* x = _x.Span, w = _w.Span, b = _b.Span, y = _y.Span, dy = _dy.Span, dx = _dx.Span, dw = _dw.Span, db = _db.Span, ones = _ones.Span)
         {
             int m = _rows, k = _inputs, n = _outputs;
             switch (Form)
@@ -137,17 +133,17 @@ public unsafe class PeerGemmBenchmarks
                         OpenBlas.Sgemv(OpenBlas.RowMajor, OpenBlas.NoTrans, n, k, 1f, w, k, x, 1, 1f, y, 1);
                     else
                         OpenBlas.Sgemm(OpenBlas.RowMajor, OpenBlas.NoTrans, OpenBlas.Trans, m, n, k, 1f, x, k, w, k, 1f, y, n);
-                    return _y[0];
+                    return y[0];
                 case "InputGradient":
                     if (m == 1)
                         OpenBlas.Sgemv(OpenBlas.RowMajor, OpenBlas.Trans, n, k, 1f, w, k, dy, 1, 0f, dx, 1);
                     else
                         OpenBlas.Sgemm(OpenBlas.RowMajor, OpenBlas.NoTrans, OpenBlas.NoTrans, m, k, n, 1f, dy, n, w, k, 0f, dx, k);
-                    return _dx[0];
+                    return dx[0];
                 default:
                     OpenBlas.Sgemm(OpenBlas.RowMajor, OpenBlas.Trans, OpenBlas.NoTrans, n, k, m, 1f, dy, n, x, k, 0f, dw, k);
                     OpenBlas.Sgemv(OpenBlas.RowMajor, OpenBlas.Trans, m, n, 1f, dy, n, ones, 1, 0f, db, 1);
-                    return _dw[0];
+                    return dw[0];
             }
         }
     }

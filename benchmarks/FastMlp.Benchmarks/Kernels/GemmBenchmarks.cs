@@ -26,7 +26,8 @@ public class GemmBenchmarks
     private static readonly int[] s_batches = [1, 32, 256];
     private static readonly (int In, int Out)[] s_layers = [(64, 32), (32, 32), (32, 10), (784, 256), (256, 128), (128, 10), (1024, 1024), (1024, 10)];
 
-    private float[] _x = [], _w = [], _b = [], _y = [], _dx = [], _dw = [], _db = [];
+    // 64-byte aligned, as the network's buffers (Architectures.Aligned).
+    private AlignedBuffer _x = null!, _w = null!, _b = null!, _y = null!, _dx = null!, _dw = null!, _db = null!;
     private int _rows, _in, _out;
 
     /// <summary>Every batch x layer, or the ones FASTMLP_GEMM_CASES names.</summary>
@@ -73,27 +74,27 @@ public class GemmBenchmarks
         KernelDispatch.Use(Path);
         Console.WriteLine($"// FastMlp GemmBenchmarks({Case}, {Path}): kernels {KernelDispatch.Describe()}");
         (_rows, _in, _out) = Parse(Case);
-        _x = Architectures.RandomInputs(_rows, _in, 1);
-        _w = Architectures.RandomInputs(_out, _in, 2);
-        _b = Architectures.RandomInputs(1, _out, 3);
-        _y = new float[_rows * _out];
-        _dx = new float[_rows * _in];
-        _dw = new float[_out * _in];
-        _db = new float[_out];
+        _x = Architectures.Aligned(Architectures.RandomInputs(_rows, _in, 1));
+        _w = Architectures.Aligned(Architectures.RandomInputs(_out, _in, 2));
+        _b = Architectures.Aligned(Architectures.RandomInputs(1, _out, 3));
+        _y = new AlignedBuffer(_rows * _out);
+        _dx = new AlignedBuffer(_rows * _in);
+        _dw = new AlignedBuffer(_out * _in);
+        _db = new AlignedBuffer(_out);
         Forward(); InputGradient(); WeightGradient();
         var y = new float[_y.Length];
         var dx = new float[_dx.Length];
         var dw = new float[_dw.Length];
         var db = new float[_db.Length];
-        Gemm.ForwardScalar(_x, _w, _b, y, _rows, _in, _out);
-        Gemm.InputGradientScalar(_y, _w, dx, _rows, _in, _out);
-        Gemm.WeightGradientScalar(_y, _x, dw, db, _rows, _in, _out, accumulate: false);
-        Require(_y, y, _in, "Forward");
-        Require(_dx, dx, _out, "InputGradient");
-        Require(_dw, dw, _rows, "WeightGradient");
+        Gemm.ForwardScalar(_x.Span, _w.Span, _b.Span, y, _rows, _in, _out);
+        Gemm.InputGradientScalar(_y.Span, _w.Span, dx, _rows, _in, _out);
+        Gemm.WeightGradientScalar(_y.Span, _x.Span, dw, db, _rows, _in, _out, accumulate: false);
+        Require(_y.Span, y, _in, "Forward");
+        Require(_dx.Span, dx, _out, "InputGradient");
+        Require(_dw.Span, dw, _rows, "WeightGradient");
     }
 
-    private void Require(float[] actual, float[] expected, int k, string what)
+    private void Require(ReadOnlySpan<float> actual, float[] expected, int k, string what)
     {
         for (int i = 0; i < actual.Length; i++)
             if (!(Math.Abs(actual[i] - expected[i]) <= 1e-5f * (k + 2) * (1 + Math.Abs(expected[i]))))
@@ -104,23 +105,23 @@ public class GemmBenchmarks
     [Benchmark]
     public float Forward()
     {
-        Gemm.Forward(_x, _w, _b, _y, _rows, _in, _out);
-        return _y[0];
+        Gemm.Forward(_x.Span, _w.Span, _b.Span, _y.Span, _rows, _in, _out);
+        return _y.Span[0];
     }
 
     /// <summary>dx = dy W (dy = the forward output).</summary>
     [Benchmark]
     public float InputGradient()
     {
-        Gemm.InputGradient(_y, _w, _dx, _rows, _in, _out);
-        return _dx[0];
+        Gemm.InputGradient(_y.Span, _w.Span, _dx.Span, _rows, _in, _out);
+        return _dx.Span[0];
     }
 
     /// <summary>dW = dy^T x, db = colsum(dy), overwriting.</summary>
     [Benchmark]
     public float WeightGradient()
     {
-        Gemm.WeightGradient(_y, _x, _dw, _db, _rows, _in, _out, accumulate: false);
-        return _dw[0];
+        Gemm.WeightGradient(_y.Span, _x.Span, _dw.Span, _db.Span, _rows, _in, _out, accumulate: false);
+        return _dw.Span[0];
     }
 }
