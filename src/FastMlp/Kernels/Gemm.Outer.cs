@@ -197,21 +197,6 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>Copies pn rows of 2 vectors from B (row stride ldb) to dst, contiguous.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB<T, TVec>(ref float b, nint ldb, ref float dst, int pn)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
-    {
-        int width = T.Width;
-        for (int p = 0; p < pn; p++)
-        {
-            ref float src = ref Unsafe.Add(ref b, p * ldb);
-            ref float d = ref Unsafe.Add(ref dst, (nint)p * 2 * width);
-            T.Store(T.Load(ref src), ref d);
-            T.Store(T.Load(ref Unsafe.Add(ref src, width)), ref Unsafe.Add(ref d, width));
-        }
-    }
-
     /// <summary>
     /// M == 1 (InputGradient of one sample: dx = dy W, a transposed GEMV): one row of C, 4 vectors at a time, each
     /// a chain of multiply-adds over the chunk, in the chunks of the tiled kernel and with its column tails, so every
@@ -264,44 +249,6 @@ internal static partial class Gemm
                     sum += Unsafe.Add(ref ap, p * sp) * Unsafe.Add(ref bp, (nint)p * N + n);
                 ref float cn = ref Unsafe.Add(ref c, n);
                 cn = add ? cn + sum : sum;
-            }
-        }
-    }
-
-    /// <summary>Packs rows m0.. of A(m, p0..p0+pn) into tiles of mr rows, p-major; rows past M repeat row M-1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA(ref float a, nint sm, nint sp, ref float dst, int m0, int M, int tiles, int mr, int pn)
-    {
-        for (int t = 0; t < tiles; t++)
-        {
-            ref float d = ref Unsafe.Add(ref dst, (nint)t * mr * pn);
-            int first = m0 + t * mr;
-            if (sm == 1 && first + mr <= M)
-            {
-                // WeightGradient (A = dy^T): a tile's mr values of one p are adjacent in dy; copy them row by row.
-                ref float src = ref Unsafe.Add(ref a, first);
-                for (int p = 0; p < pn; p++)
-                {
-                    ref float sp0 = ref Unsafe.Add(ref src, p * sp);
-                    ref float dp = ref Unsafe.Add(ref d, (nint)p * mr);
-                    int i = 0;
-                    for (; i <= mr - 4; i += 4)
-                        Vector128.LoadUnsafe(ref sp0, (nuint)i).StoreUnsafe(ref dp, (nuint)i);
-                    for (; i < mr; i++)
-                        Unsafe.Add(ref dp, i) = Unsafe.Add(ref sp0, i);
-                }
-                continue;
-            }
-            for (int i = 0; i < mr; i++)
-            {
-                ref float src = ref Unsafe.Add(ref a, Math.Min(first + i, M - 1) * sm);
-                ref float di = ref Unsafe.Add(ref d, i);
-                if (sp == 1)
-                    for (int p = 0; p < pn; p++)
-                        Unsafe.Add(ref di, (nint)p * mr) = Unsafe.Add(ref src, p);
-                else
-                    for (int p = 0; p < pn; p++)
-                        Unsafe.Add(ref di, (nint)p * mr) = Unsafe.Add(ref src, p * sp);
             }
         }
     }

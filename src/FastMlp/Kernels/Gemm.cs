@@ -34,7 +34,7 @@ namespace FastMlp.Kernels;
 /// rows of W at a time, one accumulator each, with no packing and no set-up, summing in the batch kernel's order
 /// (lane-wise vector chains, <c>Sum</c>, the scalar tail, the bias: neither the tile nor the blocking changes it),
 /// so that Predict and a batched Forward agree bitwise.
-/// InputGradient and WeightGradient (Gemm.Outer.cs, tiles in Gemm.OuterTiles.cs) are the same outer-product micro-kernel: a TileRows x (2 vectors)
+/// InputGradient and WeightGradient (Gemm.Outer.cs, tiles in Gemm.OuterTiles.cs, packing in Gemm.OuterPacking.cs) are the same outer-product micro-kernel: a TileRows x (2 vectors)
 /// tile of the result (TileRows = 8 on Avx512, 6 on Avx2, 4 on the 4-float paths; a static abstract constant of the
 /// path struct that the JIT folds), updated by broadcasting TileRows elements of A and loading 2 vectors of a row of
 /// W (or X), blocked as BLIS does. The reduction dimension is cut into chunks of a length fixed per path (the B panel,
