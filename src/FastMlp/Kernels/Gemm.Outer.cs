@@ -41,7 +41,8 @@ internal static partial class Gemm
     /// once into the per-thread workspace, panel after panel (each panel contiguous, 64-byte aligned: read in sequence, no
     /// 4 KiB-stride aliasing in L1), then A is walked in blocks of <see cref="ABlockBytes"/> (L2), each packed into tiles
     /// of T.TileRows rows laid out p-major (the broadcasts of one step are adjacent), and every tile of the block is
-    /// multiplied by each B panel in turn (the panel stays in L1). M == 1 goes to <see cref="OuterRow"/>.
+    /// multiplied by each B panel in turn (the panel stays in L1; short chunks go tile by tile, see <see cref="OuterBlock"/>).
+    /// M == 1 goes to <see cref="OuterRow"/>.
     /// Each C element is still summed over p in order within a chunk and the chunk partials added to it in order, so the
     /// result depends neither on the tile nor on any block size.
     /// The epilogue <paramref name="epi"/> (<see cref="NoDerivativeOp"/> for none) is applied, with the element Y[m, n] of
@@ -120,8 +121,9 @@ internal static partial class Gemm
 
     /// <summary>
     /// One packed A block (<paramref name="mb"/> rows of C from <paramref name="cm"/>) times the block's B panels: each
-    /// panel (packed at <paramref name="pb"/>, or read in place from <paramref name="bp"/>) by every tile of the block,
-    /// then the columns past the last whole panel (1 vector, then scalars) from B in place.
+    /// panel (packed at <paramref name="pb"/>, or read in place from <paramref name="bp"/>) by every tile of the block
+    /// (for chunks of at most <see cref="TileMajorMaxChunk"/> steps, each tile by every panel), then the columns past the
+    /// last whole panel (1 vector, then scalars) from B in place.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OuterBlock<T, TVec, TEpi>(ref float pa, bool packB, ref float pb, ref float bp, ref float cm, ref float ym, int mb,
