@@ -173,7 +173,10 @@ internal static partial class Gemm
         where T : struct, IGemvSimd<TVec> where TVec : struct where TBlock : struct, IBlockKind
     {
         TVec s = RowGroupSums<T, TVec, TBlock>(ref x, ref w, inputs, 0, count);
-        return T.Width > 8 ? T.FoldLanes(s, RowGroupSums<T, TVec, TBlock>(ref x, ref w, inputs, 8, count)) : s;
+        if (T.Width <= 8)
+            return s;
+        // A block of at most 8 rows leaves the second group's lanes unstored: fold s with itself instead of sweeping it.
+        return T.FoldLanes(s, TBlock.Partial && count <= 8 ? s : RowGroupSums<T, TVec, TBlock>(ref x, ref w, inputs, 8, count));
     }
 
     /// <summary>
@@ -190,6 +193,12 @@ internal static partial class Gemm
         nint ld = inputs;
         // A whole block's clamps fold away (TBlock is a JIT-time constant): row first + j is simply (first + j) * ld.
         int last = TBlock.Partial ? count - 1 : first + 7;
+        if (width > 4 && TBlock.Partial && last < first + 4)
+        {
+            // At most 4 rows are stored from this group: the second quad's lanes would be folded in only to be dropped.
+            TVec q = RowQuadSums<T, TVec>(ref x, ref w, inputs, first, last);
+            return T.FoldLanes(q, q);
+        }
         ref float w0 = ref Unsafe.Add(ref w, Math.Min(first, last) * ld);
         nint r0 = Math.Min(first, last) * ld;
         nint r1 = Math.Min(first + 1, last) * ld - r0, r2 = Math.Min(first + 2, last) * ld - r0, r3 = Math.Min(first + 3, last) * ld - r0;
@@ -214,6 +223,32 @@ internal static partial class Gemm
         }
         TVec s = T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3));
         return width > 4 ? T.FoldLanes(s, T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7))) : s;
+    }
+
+    /// <summary>
+    /// The first quad of <see cref="RowGroupSums"/> alone (rows first..first+3, each past <paramref name="last"/> re-reading
+    /// it), reduced as there before its fold: the same operations for those rows, without sweeping the 4 rows that follow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec RowQuadSums<T, TVec>(ref float x, ref float w, int inputs, int first, int last)
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        int width = T.Width;
+        nint ld = inputs;
+        ref float w0 = ref Unsafe.Add(ref w, first * ld);
+        nint r1 = Math.Min(first + 1, last) * ld - first * ld, r2 = Math.Min(first + 2, last) * ld - first * ld;
+        nint r3 = Math.Min(first + 3, last) * ld - first * ld;
+        TVec a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
+        for (int k = 0; k <= inputs - width; k += width)
+        {
+            TVec xv = T.Load(ref Unsafe.Add(ref x, k));
+            ref float wk = ref Unsafe.Add(ref w0, k);
+            a0 = T.MulAdd(xv, T.Load(ref wk), a0);
+            a1 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r1)), a1);
+            a2 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r2)), a2);
+            a3 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r3)), a3);
+        }
+        return T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3));
     }
 
     /// <summary>Scalar reference of <see cref="GemvBlocks"/>: <see cref="ForwardScalar"/>'s order, then op per output.</summary>
