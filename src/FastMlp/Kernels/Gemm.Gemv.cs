@@ -193,11 +193,12 @@ internal static partial class Gemm
         nint ld = inputs;
         // A whole block's clamps fold away (TBlock is a JIT-time constant): row first + j is simply (first + j) * ld.
         int last = TBlock.Partial ? count - 1 : first + 7;
-        if (width > 4 && TBlock.Partial && last < first + 4)
+        if (width == 4 || (TBlock.Partial && last < first + 4))
         {
-            // At most 4 rows are stored from this group: the second quad's lanes would be folded in only to be dropped.
+            // A 4-wide group is one quad; a partial group of at most 4 rows stores only the first quad's lanes, so its
+            // second quad would be swept and folded in only to be dropped.
             TVec q = RowQuadSums<T, TVec>(ref x, ref w, inputs, first, last);
-            return T.FoldLanes(q, q);
+            return width == 4 ? q : T.FoldLanes(q, q);
         }
         ref float w0 = ref Unsafe.Add(ref w, Math.Min(first, last) * ld);
         nint r0 = Math.Min(first, last) * ld;
@@ -213,21 +214,18 @@ internal static partial class Gemm
             a1 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r1)), a1);
             a2 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r2)), a2);
             a3 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r3)), a3);
-            if (width > 4)
-            {
-                a4 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r4)), a4);
-                a5 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r5)), a5);
-                a6 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r6)), a6);
-                a7 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r7)), a7);
-            }
+            a4 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r4)), a4);
+            a5 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r5)), a5);
+            a6 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r6)), a6);
+            a7 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r7)), a7);
         }
-        TVec s = T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3));
-        return width > 4 ? T.FoldLanes(s, T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7))) : s;
+        return T.FoldLanes(T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3)), T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7)));
     }
 
     /// <summary>
-    /// The first quad of <see cref="RowGroupSums"/> alone (rows first..first+3, each past <paramref name="last"/> re-reading
-    /// it), reduced as there before its fold: the same operations for those rows, without sweeping the 4 rows that follow.
+    /// The first quad of <see cref="RowGroupSums"/> (rows first..first+3, each past <paramref name="last"/> re-reading it),
+    /// reduced up to the fold with the second quad: a whole group on 4-wide vectors, and on wider ones the same operations
+    /// for those rows as the full group gives them, without sweeping the 4 rows that follow.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec RowQuadSums<T, TVec>(ref float x, ref float w, int inputs, int first, int last)
