@@ -181,30 +181,44 @@ internal static partial class Gemm
 
     /// <summary>
     /// Rows first..first+7 of <see cref="VectorSums"/> (first..first+3 on 4-wide vectors), each row past count - 1 re-reading
-    /// row count - 1, reduced up to the fold of their two quads: 8 weight streams and 7 row offsets in registers. A method of
-    /// its own so that each has few locals: the JIT does not inline a method with many (one 16-row body stayed a call, its
-    /// result returned through memory, on every block).
+    /// row count - 1, reduced up to the fold of their two quads (<see cref="RowSweep"/>). A partial group of at most 4 rows
+    /// sweeps only its first quad and folds it with itself: it stores only that quad's lanes, and those get exactly the
+    /// operations the full group gives them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec RowGroupSums<T, TVec, TBlock>(ref float x, ref float w, int inputs, int first, int count)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TBlock : struct, IBlockKind
     {
-        int width = T.Width;
-        nint ld = inputs;
         // A whole block's clamps fold away (TBlock is a JIT-time constant): row first + j is simply (first + j) * ld.
         int last = TBlock.Partial ? count - 1 : first + 7;
-        if (width == 4 || (TBlock.Partial && last < first + 4))
+        if (T.Width == 4)
+            return RowSweep<T, TVec, Rows4>(ref x, ref w, inputs, first, last);
+        if (TBlock.Partial && last < first + 4)
         {
-            // A 4-wide group is one quad; a partial group of at most 4 rows stores only the first quad's lanes, so its
-            // second quad would be swept and folded in only to be dropped.
-            TVec q = RowQuadSums<T, TVec>(ref x, ref w, inputs, first, last);
-            return width == 4 ? q : T.FoldLanes(q, q);
+            TVec q = RowSweep<T, TVec, Rows4>(ref x, ref w, inputs, first, last);
+            return T.FoldLanes(q, q);
         }
-        ref float w0 = ref Unsafe.Add(ref w, Math.Min(first, last) * ld);
-        nint r0 = Math.Min(first, last) * ld;
+        return RowSweep<T, TVec, Rows8>(ref x, ref w, inputs, first, last);
+    }
+
+    /// <summary>
+    /// TRows.Value (4 or 8) weight rows from <paramref name="first"/>, each past <paramref name="last"/> re-reading it, swept
+    /// against x with one accumulator each, reduced pairwise within quads (and for 8 rows the two quads folded together).
+    /// A method of its own so that each has few locals: the JIT does not inline a method with many (one 16-row body stayed
+    /// a call, its result returned through memory, on every block).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec RowSweep<T, TVec, TRows>(ref float x, ref float w, int inputs, int first, int last)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TRows : struct, IConstant
+    {
+        int width = T.Width;
+        bool eight = TRows.Value == 8;
+        nint ld = inputs;
+        ref float w0 = ref Unsafe.Add(ref w, first * ld);
+        nint r0 = first * ld;
         nint r1 = Math.Min(first + 1, last) * ld - r0, r2 = Math.Min(first + 2, last) * ld - r0, r3 = Math.Min(first + 3, last) * ld - r0;
-        nint r4 = Math.Min(first + 4, last) * ld - r0, r5 = Math.Min(first + 5, last) * ld - r0;
-        nint r6 = Math.Min(first + 6, last) * ld - r0, r7 = Math.Min(first + 7, last) * ld - r0;
+        nint r4 = eight ? Math.Min(first + 4, last) * ld - r0 : 0, r5 = eight ? Math.Min(first + 5, last) * ld - r0 : 0;
+        nint r6 = eight ? Math.Min(first + 6, last) * ld - r0 : 0, r7 = eight ? Math.Min(first + 7, last) * ld - r0 : 0;
         TVec a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero, a4 = T.Zero, a5 = T.Zero, a6 = T.Zero, a7 = T.Zero;
         for (int k = 0; k <= inputs - width; k += width)
         {
@@ -214,39 +228,16 @@ internal static partial class Gemm
             a1 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r1)), a1);
             a2 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r2)), a2);
             a3 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r3)), a3);
-            a4 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r4)), a4);
-            a5 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r5)), a5);
-            a6 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r6)), a6);
-            a7 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r7)), a7);
+            if (eight)
+            {
+                a4 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r4)), a4);
+                a5 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r5)), a5);
+                a6 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r6)), a6);
+                a7 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r7)), a7);
+            }
         }
-        return T.FoldLanes(T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3)), T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7)));
-    }
-
-    /// <summary>
-    /// The first quad of <see cref="RowGroupSums"/> (rows first..first+3, each past <paramref name="last"/> re-reading it),
-    /// reduced up to the fold with the second quad: a whole group on 4-wide vectors, and on wider ones the same operations
-    /// for those rows as the full group gives them, without sweeping the 4 rows that follow.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVec RowQuadSums<T, TVec>(ref float x, ref float w, int inputs, int first, int last)
-        where T : struct, IGemvSimd<TVec> where TVec : struct
-    {
-        int width = T.Width;
-        nint ld = inputs;
-        ref float w0 = ref Unsafe.Add(ref w, first * ld);
-        nint r1 = Math.Min(first + 1, last) * ld - first * ld, r2 = Math.Min(first + 2, last) * ld - first * ld;
-        nint r3 = Math.Min(first + 3, last) * ld - first * ld;
-        TVec a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero;
-        for (int k = 0; k <= inputs - width; k += width)
-        {
-            TVec xv = T.Load(ref Unsafe.Add(ref x, k));
-            ref float wk = ref Unsafe.Add(ref w0, k);
-            a0 = T.MulAdd(xv, T.Load(ref wk), a0);
-            a1 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r1)), a1);
-            a2 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r2)), a2);
-            a3 = T.MulAdd(xv, T.Load(ref Unsafe.Add(ref wk, r3)), a3);
-        }
-        return T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3));
+        TVec s = T.PairSums(T.PairSums(a0, a1), T.PairSums(a2, a3));
+        return eight ? T.FoldLanes(s, T.PairSums(T.PairSums(a4, a5), T.PairSums(a6, a7))) : s;
     }
 
     /// <summary>Scalar reference of <see cref="GemvBlocks"/>: <see cref="ForwardScalar"/>'s order, then op per output.</summary>
