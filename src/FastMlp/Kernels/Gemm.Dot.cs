@@ -55,7 +55,7 @@ internal static partial class Gemm
             int nb = Math.Min(rowBlock, rows - r0);
             ref float xb = ref Unsafe.Add(ref x, (nint)r0 * inputs);
             if (pack)
-                PackRows<T, TVec>(ref xb, inputs, ref xp, stride, nb);
+                PackRows<T, TVec>(ref xb, inputs, inputs, ref xp, stride, nb);
             else
                 xp = ref xb;
             ref float yb = ref Unsafe.Add(ref y, (nint)r0 * outputs);
@@ -83,15 +83,15 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>Copies <paramref name="count"/> rows of <paramref name="length"/> floats to dst at row stride dstStride.</summary>
+    /// <summary>Copies <paramref name="count"/> rows of <paramref name="length"/> floats, at row stride srcStride, to dst at row stride dstStride.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackRows<T, TVec>(ref float src, int length, ref float dst, int dstStride, int count)
+    private static void PackRows<T, TVec>(ref float src, int srcStride, int length, ref float dst, int dstStride, int count)
         where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         int width = T.Width;
         for (int r = 0; r < count; r++)
         {
-            ref float s = ref Unsafe.Add(ref src, (nint)r * length);
+            ref float s = ref Unsafe.Add(ref src, (nint)r * srcStride);
             ref float d = ref Unsafe.Add(ref dst, (nint)r * dstStride);
             int k = 0;
             for (; k <= length - width; k += width)

@@ -4,28 +4,36 @@ using System.Runtime.Intrinsics;
 
 namespace FastMlp.Kernels;
 
-// The outer product of narrow layers on Avx512 (B read in place, tiles shaped to the narrow dimension, masked column tail);
+// The outer product of narrow layers on Avx512 and Avx2 (B read in place, tiles shaped to the narrow dimension, masked column tail);
 // the tiles are in Gemm.NarrowTiles.cs, the general blocked kernel in Gemm.Outer.cs.
 internal static partial class Gemm
 {
     /// <summary>
-    /// Whether <see cref="OuterProduct"/> hands C [M x N] = A [M x P] B [P x N] to <see cref="NarrowOuter"/>: on Avx512
-    /// only (its tiles count on 32 vector registers; an AVX2-only CPU has 16), for M &gt; 1 (one row is
-    /// <see cref="OuterRow"/>'s), when its unpacked B is cheap to re-read: the narrow kernel reads a chunk of B (up to a
-    /// chunk of rows x N) once per block of R rows of C, from L1 or L2, where the tiled kernel packs it once. Measured on
-    /// Zen 5 (narrow-gradients report): with at most 16 rows of C (3 blocks or fewer) the narrow kernel won at every size
-    /// tried; with A's values of a step adjacent (WeightGradient) it won while a chunk of B was at most 64 KiB and lost
-    /// from 128 KiB (256 x 256 x 128: 117 against 87 us); with A's rows strided (InputGradient) it won up to 128 KiB
-    /// (256 x 256 x 128: 75 against 87 us), tied at 400 KiB and lost at 512 KiB (256 x 1024 x 1024).
+    /// Whether <see cref="OuterProduct"/> hands C [M x N] = A [M x P] B [P x N] to <see cref="NarrowOuter"/>: on Avx512 and
+    /// Avx2 (their tiles are sized to the accumulators each leaves free, <see cref="NarrowAccumulators{T}"/>), for M &gt; 1
+    /// (one row is <see cref="OuterRow"/>'s), when its unpacked B is cheap to re-read: the narrow kernel reads a chunk of B
+    /// (up to a chunk of rows x N) once per block of R rows of C, from L1 or L2, where the tiled kernel packs it once.
+    /// Measured on Zen 5 (narrow-gradients report, Avx512): with at most 16 rows of C (3 blocks or fewer) the narrow kernel
+    /// won at every size tried; with A's values of a step adjacent (WeightGradient) it won while a chunk of B was at most
+    /// 64 KiB and lost from 128 KiB (256 x 256 x 128: 117 against 87 us); with A's rows strided (InputGradient) it won up to
+    /// 128 KiB (256 x 256 x 128: 75 against 87 us), tied at 400 KiB and lost at 512 KiB (256 x 1024 x 1024).
     /// </summary>
-    private static bool NarrowTakes<T>(int M, int N, int P, nint sm)
+    private static bool NarrowTakes<T, TVec>(int M, int N, int P, nint sm) where T : struct, IGemmSimd<TVec> where TVec : struct
     {
-        if (typeof(T) != typeof(Avx512GemmSimd) || M <= 1)
+        if (NarrowAccumulators<T>() == 0 || M <= 1)
             return false;
-        int chunk = PanelBytes / (2 * Avx512GemmSimd.Width * sizeof(float));
+        int chunk = PanelBytes / (2 * T.Width * sizeof(float));
         long chunkBytes = (long)Math.Min(P, chunk) * N * sizeof(float);
         return M <= 16 || chunkBytes <= (sm == 1 ? NarrowAdjacentMaxBytes : NarrowStridedMaxBytes);
     }
+
+    /// <summary>
+    /// Accumulators a narrow tile of path T may hold: 24 of Avx512's 32 registers, 12 of Avx2's 16 (the rest hold a step's
+    /// B vectors and a broadcast); 0 where the path has no narrow kernel (the 4-float paths: there the tiled kernel's tile
+    /// of 4 rows x 2 vectors already leaves B in place when at most two tiles share a panel).
+    /// </summary>
+    private static int NarrowAccumulators<T>() =>
+        typeof(T) == typeof(Avx512GemmSimd) ? 24 : typeof(T) == typeof(Avx2GemmSimd) ? 12 : 0;
 
     /// <summary>The largest chunk of B (bytes) the narrow kernel takes when A's values of a step are adjacent (WeightGradient).</summary>
     private const int NarrowAdjacentMaxBytes = 64 * 1024;
@@ -54,7 +62,7 @@ internal static partial class Gemm
             return;
         }
         int chunk = PanelBytes / (2 * T.Width * sizeof(float));
-        switch (NarrowRows(M, N, P, T.Width, chunk, sm == 1))
+        switch (NarrowRows(M, N, P, T.Width, NarrowAccumulators<T>(), chunk, sm == 1))
         {
             case 4: NarrowRowBlocks<T, TVec, TEpi, Rows4>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
             case 5: NarrowRowBlocks<T, TVec, TEpi, Rows5>(ref a, sm, sp, ref b, ref c, M, N, P, accumulate, ref y, epi); break;
@@ -65,17 +73,18 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// Rows per narrow tile, R. The tile is as wide as the 24 accumulators allow at that height (4 vectors up to 6 rows, 3 at
-    /// 8, 2 at 10; <see cref="NarrowWidth"/>). With 4 or more vectors of columns the heights are 6, 5 and 4, and 8 (3-vector
-    /// tiles) from 12 vectors on (with fewer, the 1- and 2-vector tiles left over cost more than the padding saved); narrower
-    /// C takes 2-vector tiles of up to 8 rows, or 10 when A's values of a step are adjacent (WeightGradient: with a row stride,
-    /// InputGradient, each extra row costs an address register, and 10 rows measured slower than 8).
+    /// Rows per narrow tile, R. The tile is as wide as the accumulators allow at that height (<see cref="NarrowWidth"/>:
+    /// with Avx512's 24, 4 vectors up to 6 rows, 3 at 8, 2 at 10; with Avx2's 12, 3 vectors at 4 rows, 2 at 5 and 6, 1 at 8
+    /// and 10). With 4 or more vectors of columns the heights are 6, 5 and 4, and 8 from 12 vectors on (with fewer, the 1-
+    /// and 2-vector tiles left over cost more than the padding saved); narrower C takes tiles of up to 8 rows, or 10 when
+    /// A's values of a step are adjacent (WeightGradient: with a row stride, InputGradient, each extra row costs an address
+    /// register, and 10 rows measured slower than 8).
     /// The height minimises an estimated cost, in multiply-adds of one vector: ceil(M / R) row blocks x, per tile across the
     /// columns, (reduction steps x R x the tile's vectors + <see cref="NarrowTileOverhead"/>); ties go to the taller.
-    /// Measured on Zen 5 (narrow-gradients report): M = 32 takes 8 x 3 tiles at 10 steps over 1024 columns (3.5 against 3.9
-    /// us with 6 x 4) but 4 x 4 at 128 steps over 64 columns; M = 256 takes 6 x 4.
+    /// Measured on Zen 5 (narrow-gradients report, Avx512): M = 32 takes 8 x 3 tiles at 10 steps over 1024 columns (3.5
+    /// against 3.9 us with 6 x 4) but 4 x 4 at 128 steps over 64 columns; M = 256 takes 6 x 4.
     /// </summary>
-    private static int NarrowRows(int M, int N, int P, int width, int chunk, bool adjacent)
+    private static int NarrowRows(int M, int N, int P, int width, int accumulators, int chunk, bool adjacent)
     {
         int vectors = Math.Max(1, (N + width - 1) / width);
         ReadOnlySpan<int> heights = N >= 4 * width
@@ -86,18 +95,23 @@ internal static partial class Gemm
         long bestCost = long.MaxValue;
         foreach (int h in heights)
         {
-            int vw = NarrowWidth(h);
+            int vw = NarrowWidth(h, accumulators);
+            // Tiles of vw vectors, then (when vw > 2) one of 2 vectors, then one of 1.
             int rest = vectors % vw;
+            int twos = vw > 2 ? rest / 2 : 0;
             long perRow = vectors / vw * (steps * h * vw + NarrowTileOverhead)
-                + rest / 2 * (steps * h * 2 + NarrowTileOverhead) + rest % 2 * (steps * h + NarrowTileOverhead);
+                + twos * (steps * h * 2 + NarrowTileOverhead) + (rest - 2 * twos) * (steps * h + NarrowTileOverhead);
             long cost = (M + h - 1) / h * perRow;
             if (cost < bestCost) (best, bestCost) = (h, cost);
         }
         return best;
     }
 
-    /// <summary>Vectors of the widest narrow tile of <paramref name="rows"/> rows: 24 accumulators at most (4 x 6, 3 x 8, 2 x 10).</summary>
-    private static int NarrowWidth(int rows) => rows <= 6 ? 4 : rows == 8 ? 3 : 2;
+    /// <summary>
+    /// Vectors of the widest narrow tile of <paramref name="rows"/> rows within <paramref name="accumulators"/> (at most 4:
+    /// 24 give 4 x 6, 3 x 8, 2 x 10; 12 give 3 x 4, 2 x 6, 1 x 10).
+    /// </summary>
+    private static int NarrowWidth(int rows, int accumulators) => Math.Min(4, accumulators / rows);
 
     /// <summary>
     /// The fixed cost of a narrow tile (zeroing, stores, loop set-up), in vector multiply-adds: fitted to the choices measured
@@ -115,18 +129,24 @@ internal static partial class Gemm
         int w = T.Width;
         int R = TRows.Value;
         int chunk = PanelBytes / (2 * w * sizeof(float));
-        ref float pa = ref Workspace(R * chunk);
         nint ldn = N;
         // Blocks of columns whose B chunk fits L1 beside the C rows being written: every row block meets the B block there.
         int nb = NarrowColumnBlock(N, Math.Min(P, chunk), w);
+        // B rows a multiple of 1 KiB apart share a few L1 sets with the C rows a tile stores (both at that stride), and
+        // evict each other; such a B block is copied to a PackedStride first, once for every row block that reads it.
+        bool copyB = N % (1024 / sizeof(float)) == 0;
+        nint ldb = copyB ? PackedStride(nb) : ldn;
+        int aFloats = AlignUp(R * chunk);
+        ref float pa = ref Workspace(aFloats + (copyB ? Math.Min(P, chunk) * (int)ldb : 0));
+        ref float bCopy = ref Unsafe.Add(ref pa, aFloats);
         for (int n0 = 0; n0 < N; n0 += nb)
         {
             int nn = Math.Min(nb, N - n0);
-            // The widest tiles the accumulator budget allows at this height (4 vectors up to 6 rows, 3 at 8, 2 at 10), then
-            // 2-vector and 1-vector tiles, then the masked tail.
-            int vw = NarrowWidth(R);
+            // The widest tiles the accumulators allow at this height (NarrowWidth), then 2-vector tiles (where they fit) and
+            // 1-vector tiles, then the masked tail.
+            int vw = NarrowWidth(R, NarrowAccumulators<T>());
             int end4 = vw > 2 ? nn / (vw * w) * (vw * w) : 0;
-            int end2 = end4 + (nn - end4) / (2 * w) * (2 * w);
+            int end2 = vw > 1 ? end4 + (nn - end4) / (2 * w) * (2 * w) : end4;
             int end1 = nn / w * w;
             int tail = nn - end1;
             int g4 = end4 / (vw * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
@@ -136,22 +156,27 @@ internal static partial class Gemm
                 int pn = Math.Min(chunk, P - p0);
                 var pass = new NarrowPass(pn, accumulate || p0 > 0, fused && p0 + pn == P, g4, g2, g1, end4, end2, end1, tail);
                 ref float bp = ref Unsafe.Add(ref b, p0 * ldn + n0);
+                if (copyB)
+                {
+                    PackRows<T, TVec>(ref bp, N, nn, ref bCopy, (int)ldb, pn);
+                    bp = ref bCopy;
+                }
                 // Whole row blocks read A in place; the last, partial one copies its rows (the last repeated, so that no row
                 // past M is read) p-major.
                 if (full > 0)
                 {
                     ref float ap = ref Unsafe.Add(ref a, p0 * sp);
                     if (sm == 1)
-                        NarrowColumns<T, TVec, TEpi, TRows, RowsAdjacent>(ref ap, 1, sp, R, full, ref bp, ref Unsafe.Add(ref c, n0),
+                        NarrowColumns<T, TVec, TEpi, TRows, RowsAdjacent>(ref ap, 1, sp, R, full, ref bp, ldb, ref Unsafe.Add(ref c, n0),
                             ref Unsafe.Add(ref y, n0), ldn, R, pass, epi);
                     else
-                        NarrowColumns<T, TVec, TEpi, TRows, RowsStrided>(ref ap, sm, sp, R * sm, full, ref bp, ref Unsafe.Add(ref c, n0),
+                        NarrowColumns<T, TVec, TEpi, TRows, RowsStrided>(ref ap, sm, sp, R * sm, full, ref bp, ldb, ref Unsafe.Add(ref c, n0),
                             ref Unsafe.Add(ref y, n0), ldn, R, pass, epi);
                 }
                 if (m0 < M)
                 {
                     NarrowPackA(ref a, sm, sp, ref pa, m0, M, R, p0, pn);
-                    NarrowColumns<T, TVec, TEpi, TRows, RowsAdjacent>(ref pa, 1, R, 0, 1, ref bp, ref Unsafe.Add(ref c, m0 * ldn + n0),
+                    NarrowColumns<T, TVec, TEpi, TRows, RowsAdjacent>(ref pa, 1, R, 0, 1, ref bp, ldb, ref Unsafe.Add(ref c, m0 * ldn + n0),
                         ref Unsafe.Add(ref y, m0 * ldn + n0), ldn, M - m0, pass, epi);
                 }
             }
@@ -163,27 +188,28 @@ internal static partial class Gemm
     private readonly record struct NarrowPass(int Pn, bool Add, bool Final, int G4, int G2, int G1, int End4, int End2, int End1, int Tail);
 
     /// <summary>
-    /// <paramref name="blocks"/> row blocks of R rows (A from a + t * ablock) across the columns of one pass: the 4-, 2- and
-    /// 1-vector tiles, then the masked tail; only the first <paramref name="rows"/> rows of each block are stored.
+    /// <paramref name="blocks"/> row blocks of R rows (A from a + t * ablock) across the columns of one pass: the widest (4- or
+    /// 3-vector), 2- and 1-vector tiles, then the masked tail; only the first <paramref name="rows"/> rows of each block are stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowColumns<T, TVec, TEpi, TRows, TLayout>(ref float a, nint arow, nint astep, nint ablock, int blocks, ref float b,
-        ref float c, ref float y, nint ldn, int rows, NarrowPass s, TEpi epi)
+        nint ldb, ref float c, ref float y, nint ldn, int rows, NarrowPass s, TEpi epi)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
         where TLayout : struct, IConstant
     {
         int R = TRows.Value;
-        if (s.G4 > 0 && R <= 6)
-            NarrowTiles<T, TVec, TRows, Vectors4, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldn, ref c, ref y, ldn,
+        int vw = NarrowWidth(R, NarrowAccumulators<T>());
+        if (s.G4 > 0 && vw == 4)
+            NarrowTiles<T, TVec, TRows, Vectors4, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn,
                 rows, s.Pn, s.G4, s.Add, s.Final, epi);
-        else if (s.G4 > 0 && R == 8)
-            NarrowTiles<T, TVec, TRows, Vectors3, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldn, ref c, ref y, ldn,
+        else if (s.G4 > 0 && vw == 3)
+            NarrowTiles<T, TVec, TRows, Vectors3, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn,
                 rows, s.Pn, s.G4, s.Add, s.Final, epi);
         if (s.G2 > 0)
-            NarrowTiles<T, TVec, TRows, Vectors2, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End4), ldn,
+            NarrowTiles<T, TVec, TRows, Vectors2, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End4), ldb,
                 ref Unsafe.Add(ref c, s.End4), ref Unsafe.Add(ref y, s.End4), ldn, rows, s.Pn, s.G2, s.Add, s.Final, epi);
         if (s.G1 > 0)
-            NarrowTiles<T, TVec, TRows, Vectors1, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End2), ldn,
+            NarrowTiles<T, TVec, TRows, Vectors1, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End2), ldb,
                 ref Unsafe.Add(ref c, s.End2), ref Unsafe.Add(ref y, s.End2), ldn, rows, s.Pn, s.G1, s.Add, s.Final, epi);
         if (s.Tail == 0)
             return;
@@ -191,7 +217,7 @@ internal static partial class Gemm
         {
             ref float cn = ref Unsafe.Add(ref c, t * R * ldn + s.End1);
             ref float yn = ref Unsafe.Add(ref y, t * R * ldn + s.End1);
-            NarrowTail<T, TVec, TRows>(ref Unsafe.Add(ref a, t * ablock), arow, astep, ref Unsafe.Add(ref b, s.End1), ldn, ref cn, ldn,
+            NarrowTail<T, TVec, TRows>(ref Unsafe.Add(ref a, t * ablock), arow, astep, ref Unsafe.Add(ref b, s.End1), ldb, ref cn, ldn,
                 rows, s.Pn, s.Add, s.Tail);
             if (s.Final)
                 for (int m = 0; m < rows; m++)
@@ -277,22 +303,32 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// For tests and measurements: C = (accumulate ? C : 0) + A B on the Avx512 path through the narrow kernel, or through the
-    /// tiled kernel even where the narrow one would take the shape. A(m, p) = a[m * sm + p * sp].
+    /// For tests and measurements: C = (accumulate ? C : 0) + A B on <paramref name="path"/> (Avx512 or Avx2) through the
+    /// narrow kernel, or through the tiled kernel even where the narrow one would take the shape. A(m, p) = a[m * sm + p * sp].
     /// </summary>
-    internal static void OuterAvx512(bool narrow, ReadOnlySpan<float> a, int sm, int sp, ReadOnlySpan<float> b, Span<float> c,
-        int M, int N, int P, bool accumulate)
+    internal static void OuterNarrowOrTiled(KernelPath path, bool narrow, ReadOnlySpan<float> a, int sm, int sp, ReadOnlySpan<float> b,
+        Span<float> c, int M, int N, int P, bool accumulate)
     {
+        if (path is not (KernelPath.Avx512 or KernelPath.Avx2))
+            throw new ArgumentOutOfRangeException(nameof(path), path, "Only the Avx512 and Avx2 paths have a narrow kernel.");
+        if (!KernelDispatch.IsSupported(path))
+            throw new NotSupportedException($"The kernel path {path} is not supported on this CPU.");
         CheckDims(M, N, P);
         CheckLength(b.Length, (long)P * N, nameof(b));
         CheckLength(c.Length, (long)M * N, nameof(c));
         if (M > 0 && P > 0)
             CheckLength(a.Length, (long)(M - 1) * sm + (long)(P - 1) * sp + 1, nameof(a));
         ref float pa = ref MemoryMarshal.GetReference(a), pb = ref MemoryMarshal.GetReference(b), pc = ref MemoryMarshal.GetReference(c);
-        if (narrow && M > 0 && N > 0 && P > 0)
+        bool run = narrow && M > 0 && N > 0 && P > 0;
+        if (path == KernelPath.Avx512 && run)
             NarrowOuter<Avx512GemmSimd, Vector512<float>, NoDerivativeOp>(ref pa, sm, sp, ref pb, ref pc, M, N, P, accumulate, ref pc, default);
-        else
+        else if (path == KernelPath.Avx512)
             OuterProduct<Avx512GemmSimd, Vector512<float>, NoDerivativeOp>(ref pa, sm, sp, ref pb, ref pc, M, N, P, accumulate, ref pc, default,
+                allowNarrow: false);
+        else if (run)
+            NarrowOuter<Avx2GemmSimd, Vector256<float>, NoDerivativeOp>(ref pa, sm, sp, ref pb, ref pc, M, N, P, accumulate, ref pc, default);
+        else
+            OuterProduct<Avx2GemmSimd, Vector256<float>, NoDerivativeOp>(ref pa, sm, sp, ref pb, ref pc, M, N, P, accumulate, ref pc, default,
                 allowNarrow: false);
     }
 }

@@ -16,7 +16,8 @@ internal static partial class Gemm
     /// over p in order, exactly as <see cref="OuterPacked2"/> sums it; only the first <paramref name="rows"/> rows are
     /// stored (added to C when <paramref name="add"/>), and on the <paramref name="final"/> chunk of a fused product the
     /// epilogue is applied to them with Y (<paramref name="y"/>, laid out as C). Both counts are type arguments, so each shape is its own method
-    /// with the unused accumulators folded away (R x V &lt;= 24 of Avx512's 32 registers, plus V loads and one broadcast; R &lt;= 10).
+    /// with the unused accumulators folded away (R x V &lt;= 24 of Avx512's 32 registers, 12 of Avx2's 16, plus V loads and one
+    /// broadcast; R &lt;= 10).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowTiles<T, TVec, TRows, TVectors, TLayout, TEpi>(ref float a, nint arow, nint astep, nint ablock, int blocks,
@@ -30,7 +31,8 @@ internal static partial class Gemm
         int w = T.Width;
         int R = TRows.Value;
         int V = TVectors.Value;
-        Debug.Assert(R <= 10 && (V <= 2 || R <= 6 || (V == 3 && R <= 8)), "The tile must fit the accumulators it names.");
+        Debug.Assert(R <= 10 && (V <= 2 || R <= 6 || (V == 3 && R <= 8)) && R * V <= NarrowAccumulators<T>(),
+            "The tile must fit the accumulators it names, and the path's registers.");
         for (int t = 0; t < blocks; t++)
         {
             ref float at = ref Unsafe.Add(ref a, t * ablock);

@@ -64,10 +64,13 @@ internal static partial class Gemm
             if (!accumulate) MemoryMarshal.CreateSpan(ref c, M * N).Clear();
             return;
         }
-        if (allowNarrow && NarrowTakes<T>(M, N, P, sm))
+        if (allowNarrow && NarrowTakes<T, TVec>(M, N, P, sm))
         {
-            // Same bits as below (see NarrowOuter); T is Avx512GemmSimd here.
-            NarrowOuter<Avx512GemmSimd, Vector512<float>, TEpi>(ref a, sm, sp, ref bm, ref c, M, N, P, accumulate, ref y, epi);
+            // Same bits as below (see NarrowOuter); T is Avx512GemmSimd or Avx2GemmSimd here.
+            if (typeof(T) == typeof(Avx512GemmSimd))
+                NarrowOuter<Avx512GemmSimd, Vector512<float>, TEpi>(ref a, sm, sp, ref bm, ref c, M, N, P, accumulate, ref y, epi);
+            else
+                NarrowOuter<Avx2GemmSimd, Vector256<float>, TEpi>(ref a, sm, sp, ref bm, ref c, M, N, P, accumulate, ref y, epi);
             return;
         }
         int nr = 2 * T.Width;

@@ -36,7 +36,7 @@ public class FusedInputGradientTests
         yield return (100, 67, 20);
         yield return (300, 67, 20);
         yield return (50, 33, 300);
-        // The narrow kernel of Avx512 (Gemm.Narrow.cs): 4/2/1-vector groups and a masked tail, partial row tiles, its epilogue
+        // The narrow kernel of Avx512 and Avx2 (Gemm.Narrow.cs): 4/3/2/1-vector groups and a masked tail, partial row tiles, its epilogue
         // after the last of three chunks, and the 10-output layer shapes it was written for.
         yield return (40, 37, 300);
         yield return (23, 70, 10);

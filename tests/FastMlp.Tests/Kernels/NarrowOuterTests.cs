@@ -3,15 +3,17 @@ using FastMlp.Kernels;
 namespace FastMlp.Tests.Kernels;
 
 /// <summary>
-/// The narrow outer product of the Avx512 path (Gemm.Narrow.cs) against the tiled kernel it stands in for: the same bits for
-/// every shape, whichever kernel the shape selects, so that blocks of rows or of dW outputs may go to either. Shapes around
-/// its tiles (4-6 rows x 4 vectors, 8 x 3, up to 10 x 2, 1-vector tiles and a masked tail), reduction chunks (128 on Avx512) and
-/// the thresholds of its selection (16 rows of C; a B chunk of 64 KiB with adjacent A values, 256 KiB with strided ones).
-/// On a machine without AVX-512 these tests have nothing to check and pass.
+/// The narrow outer product of the Avx512 and Avx2 paths (Gemm.Narrow.cs) against the tiled kernel it stands in for: the same
+/// bits for every shape, whichever kernel the shape selects, so that blocks of rows or of dW outputs may go to either. Shapes
+/// around its tiles (Avx512: 4-6 rows x 4 vectors, 8 x 3, up to 10 x 2; Avx2: 4 x 3, 5-6 x 2, 8-10 x 1; 1-vector tiles and a
+/// masked tail), reduction chunks (128 on Avx512, 256 on Avx2) and the thresholds of its selection (16 rows of C; a B chunk of
+/// 64 KiB with adjacent A values, 256 KiB with strided ones). Each path is checked where the CPU has it.
 /// </summary>
 public class NarrowOuterTests
 {
-    private static bool HasAvx512 => KernelDispatch.Available.Contains(KernelPath.Avx512);
+    /// <summary>The paths with a narrow kernel that this CPU runs.</summary>
+    private static IEnumerable<KernelPath> NarrowPaths =>
+        new[] { KernelPath.Avx512, KernelPath.Avx2 }.Where(KernelDispatch.IsSupported);
 
     private static float[] Random(int n, int seed) => FusedForwardTests.Random(n, seed);
 
@@ -24,8 +26,8 @@ public class NarrowOuterTests
             foreach (int n in new[] { 1, 10, 15, 16, 17, 32, 37, 48, 63, 64, 65, 80, 100, 129 })
                 foreach (int p in new[] { 1, 10, 33 })
                     yield return (m, n, p);
-        // Reductions across one and two chunk boundaries, and tall C.
-        foreach (int p in new[] { 127, 128, 129, 256, 300 })
+        // Reductions across one and two chunk boundaries (Avx512, then Avx2), and tall C.
+        foreach (int p in new[] { 127, 128, 129, 255, 256, 257, 300, 513 })
         {
             yield return (10, 37, p);
             yield return (19, 64, p);
@@ -44,60 +46,66 @@ public class NarrowOuterTests
     [Fact]
     public void Narrow_kernel_equals_the_tiled_kernel_bitwise_in_both_layouts()
     {
-        if (!HasAvx512) return;
-        int seed = 1000;
-        foreach (bool accumulate in new[] { false, true })
-            foreach (var (m, n, p) in Shapes())
-            {
-                float[] b = Random(p * n, ++seed), c0 = accumulate ? Random(m * n, ++seed) : Garbage(m * n);
-                // InputGradient's layout: A(m, p) = a[m * P + p]; WeightGradient's: A(m, p) = a[p * stride + m], here with a
-                // stride wider than M (a column block of a wider dy).
-                float[] rowMajor = Random(m * p, ++seed);
-                int stride = m + 3;
-                float[] columnMajor = Random((p - 1) * stride + m, ++seed);
-                foreach (var (a, sm, sp, layout) in new[] { (rowMajor, p, 1, "strided"), (columnMajor, 1, stride, "adjacent") })
+        foreach (KernelPath path in NarrowPaths)
+        {
+            int seed = 1000;
+            foreach (bool accumulate in new[] { false, true })
+                foreach (var (m, n, p) in Shapes())
                 {
-                    float[] tiled = (float[])c0.Clone(), narrow = (float[])c0.Clone();
-                    Gemm.OuterAvx512(false, a, sm, sp, b, tiled, m, n, p, accumulate);
-                    Gemm.OuterAvx512(true, a, sm, sp, b, narrow, m, n, p, accumulate);
-                    FusedForwardTests.AssertBitwise(tiled, narrow, $"{m}x{n}x{p} {layout} accumulate={accumulate}");
+                    float[] b = Random(p * n, ++seed), c0 = accumulate ? Random(m * n, ++seed) : Garbage(m * n);
+                    // InputGradient's layout: A(m, p) = a[m * P + p]; WeightGradient's: A(m, p) = a[p * stride + m], here with a
+                    // stride wider than M (a column block of a wider dy).
+                    float[] rowMajor = Random(m * p, ++seed);
+                    int stride = m + 3;
+                    float[] columnMajor = Random((p - 1) * stride + m, ++seed);
+                    foreach (var (a, sm, sp, layout) in new[] { (rowMajor, p, 1, "strided"), (columnMajor, 1, stride, "adjacent") })
+                    {
+                        float[] tiled = (float[])c0.Clone(), narrow = (float[])c0.Clone();
+                        Gemm.OuterNarrowOrTiled(path, false, a, sm, sp, b, tiled, m, n, p, accumulate);
+                        Gemm.OuterNarrowOrTiled(path, true, a, sm, sp, b, narrow, m, n, p, accumulate);
+                        FusedForwardTests.AssertBitwise(tiled, narrow, $"{path} {m}x{n}x{p} {layout} accumulate={accumulate}");
+                    }
                 }
-            }
+        }
     }
 
     [Fact]
     public void Gradients_at_the_selection_thresholds_equal_the_tiled_kernel_bitwise()
     {
-        if (!HasAvx512) return;
-        // (rows, inputs, outputs). InputGradient: M = rows, N = inputs, P = outputs; a 256 KiB B chunk is 128 x 512.
-        // WeightGradient: M = outputs, N = inputs, P = rows; a 64 KiB B chunk is 128 x 128. 16 / 17 rows of C either side.
+        // (rows, inputs, outputs). InputGradient: M = rows, N = inputs, P = outputs; a 256 KiB B chunk is 128 x 512 on Avx512,
+        // 256 x 256 on Avx2. WeightGradient: M = outputs, N = inputs, P = rows; a 64 KiB B chunk is 128 x 128 on Avx512,
+        // 256 x 64 on Avx2. 16 / 17 rows of C either side.
         var shapes = new[]
         {
             (40, 512, 200), (40, 513, 200), (17, 600, 130), (16, 600, 130),
             (200, 128, 40), (200, 129, 40), (130, 300, 16), (130, 300, 17), (256, 64, 32), (256, 1024, 10), (1, 784, 20),
+            (40, 256, 300), (40, 257, 300), (300, 64, 40), (300, 65, 40), (256, 32, 32),
         };
-        int seed = 2000;
-        foreach (var (rows, inputs, outputs) in shapes)
+        foreach (KernelPath path in NarrowPaths)
         {
-            float[] dy = Random(rows * outputs, ++seed), w = Random(outputs * inputs, ++seed), x = Random(rows * inputs, ++seed);
-            float[] dx = Garbage(rows * inputs), dxTiled = Garbage(rows * inputs);
-            Gemm.InputGradientAvx512(dy, w, dx, rows, inputs, outputs);
-            if (rows > 1)
+            int seed = 2000;
+            foreach (var (rows, inputs, outputs) in shapes)
             {
-                Gemm.OuterAvx512(false, dy, outputs, 1, w, dxTiled, rows, inputs, outputs, accumulate: false);
-                FusedForwardTests.AssertBitwise(dxTiled, dx, $"InputGradient {rows}x{inputs}x{outputs}");
-            }
-            foreach (bool accumulate in new[] { false, true })
-            {
-                float[] dw0 = accumulate ? Random(outputs * inputs, ++seed) : Garbage(outputs * inputs);
-                float[] dw = (float[])dw0.Clone(), dwTiled = (float[])dw0.Clone(), db = Garbage(outputs);
-                if (accumulate) db = Random(outputs, ++seed);
-                float[] db0 = (float[])db.Clone();
-                Gemm.WeightGradientAvx512(dy, x, dw, db, rows, inputs, outputs, accumulate);
-                Gemm.OuterAvx512(false, dy, 1, outputs, x, dwTiled, outputs, inputs, rows, accumulate);
-                FusedForwardTests.AssertBitwise(dwTiled, dw, $"WeightGradient {rows}x{inputs}x{outputs} accumulate={accumulate}");
-                FusedForwardTests.AssertBitwise(ColumnSums(dy, db0, rows, outputs, accumulate), db,
-                    $"bias gradient {rows}x{inputs}x{outputs} accumulate={accumulate}");
+                float[] dy = Random(rows * outputs, ++seed), w = Random(outputs * inputs, ++seed), x = Random(rows * inputs, ++seed);
+                float[] dx = Garbage(rows * inputs), dxTiled = Garbage(rows * inputs);
+                GemmKernelTests.InputGradient(path, dy, w, dx, rows, inputs, outputs);
+                if (rows > 1)
+                {
+                    Gemm.OuterNarrowOrTiled(path, false, dy, outputs, 1, w, dxTiled, rows, inputs, outputs, accumulate: false);
+                    FusedForwardTests.AssertBitwise(dxTiled, dx, $"{path} InputGradient {rows}x{inputs}x{outputs}");
+                }
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    float[] dw0 = accumulate ? Random(outputs * inputs, ++seed) : Garbage(outputs * inputs);
+                    float[] dw = (float[])dw0.Clone(), dwTiled = (float[])dw0.Clone(), db = Garbage(outputs);
+                    if (accumulate) db = Random(outputs, ++seed);
+                    float[] db0 = (float[])db.Clone();
+                    GemmKernelTests.WeightGradient(path, dy, x, dw, db, rows, inputs, outputs, accumulate);
+                    Gemm.OuterNarrowOrTiled(path, false, dy, 1, outputs, x, dwTiled, outputs, inputs, rows, accumulate);
+                    FusedForwardTests.AssertBitwise(dwTiled, dw, $"{path} WeightGradient {rows}x{inputs}x{outputs} accumulate={accumulate}");
+                    FusedForwardTests.AssertBitwise(ColumnSums(dy, db0, rows, outputs, accumulate), db,
+                        $"{path} bias gradient {rows}x{inputs}x{outputs} accumulate={accumulate}");
+                }
             }
         }
     }
@@ -128,17 +136,19 @@ public class NarrowOuterTests
     [Fact]
     public void Narrow_gradients_allocate_nothing()
     {
-        if (!HasAvx512) return;
         float[] dy = Random(256 * 10, 1), w = Random(10 * 128, 2), x = Random(256 * 128, 3), y = Random(256 * 128, 4);
         float[] dx = new float[256 * 128], dw = new float[10 * 128], db = new float[10];
-        void Calls()
+        foreach (KernelPath path in NarrowPaths)
         {
-            Gemm.InputGradientAvx512(dy, w, dx, 256, 128, 10);
-            Gemm.InputGradientTimesDerivative(KernelPath.Avx512, Activation.Tanh, dy, w, y, dx, 256, 128, 10);
-            Gemm.WeightGradientAvx512(dy, x, dw, db, 256, 128, 10, accumulate: false);
-            Gemm.WeightGradientAvx512(dy, x, dw, db, 256, 128, 10, accumulate: true);
+            void Calls()
+            {
+                GemmKernelTests.InputGradient(path, dy, w, dx, 256, 128, 10);
+                Gemm.InputGradientTimesDerivative(path, Activation.Tanh, dy, w, y, dx, 256, 128, 10);
+                GemmKernelTests.WeightGradient(path, dy, x, dw, db, 256, 128, 10, acc: false);
+                GemmKernelTests.WeightGradient(path, dy, x, dw, db, 256, 128, 10, acc: true);
+            }
+            Assert.Equal(0, AllocationProbe.Measure(Calls));
         }
-        Assert.Equal(0, AllocationProbe.Measure(Calls));
     }
 
     /// <summary>The documented order: s = 0, s += dy[r, o] for r in order, then db[o] = accumulate ? db[o] + s : s.</summary>
