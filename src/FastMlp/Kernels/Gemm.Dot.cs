@@ -69,16 +69,13 @@ internal static partial class Gemm
                 ref float w3 = ref Unsafe.Add(ref w, (nint)Math.Min(o + 3, outputs - 1) * inputs);
                 ref float bo = ref Unsafe.Add(ref b, o);
                 ref float yo = ref Unsafe.Add(ref yb, o);
-                int r = 0;
-                for (; r <= nb - fr; r += fr)
-                {
-                    // T.DotRows is a JIT-time constant: one of these calls survives, a tile method compiled for that height.
-                    if (fr == 4) DotTile<T, TVec, Rows4, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, inputs, outputs, no, op);
-                    else if (fr == 3) DotTile<T, TVec, Rows3, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, inputs, outputs, no, op);
-                    else DotTile<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, inputs, outputs, no, op);
-                }
-                for (; r < nb; r += 2)
-                    DotTile<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, inputs, outputs, no, op);
+                // T.DotRows is a JIT-time constant: one of these calls survives, a tile method compiled for that height.
+                int r = nb / fr * fr;
+                if (fr == 4) DotTiles<T, TVec, Rows4, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+                else if (fr == 3) DotTiles<T, TVec, Rows3, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+                else DotTiles<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+                if (r < nb)
+                    DotTiles<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, nb, inputs, outputs, no, op);
             }
         }
     }
@@ -102,77 +99,82 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// TRows.Value (2..4) rows of X from row r by 4 rows of W; a row at or past rEnd re-reads row rEnd - 1 and is not
-    /// stored. The height is a type argument so that each height is its own method with the unused rows folded away
-    /// (a runtime height would keep every branch). The tile's results (bias added) are put through op together before
-    /// they are stored.
+    /// Tiles of TRows.Value (2..4) rows of X, from row <paramref name="rStart"/> until <paramref name="rStop"/>, by 4 rows
+    /// of W; a row at or past rEnd re-reads row rEnd - 1 and is not stored. One call walks every tile of a group of W rows:
+    /// with 32 inputs (4 steps of 12 multiply-adds on Avx2) a call per tile, with its prologue and stack arguments, cost as
+    /// much as the tile's arithmetic. The height is a type argument so that each height is its own method with the unused
+    /// rows folded away (a runtime height would keep every branch). The tile's results (bias added) are put through op
+    /// together before they are stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DotTile<T, TVec, TRows, TOp>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
-        int r, int rEnd, int inputs, int outputs, int no, TOp op)
+    private static void DotTiles<T, TVec, TRows, TOp>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
+        int rStart, int rStop, int rEnd, int inputs, int outputs, int no, TOp op)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant where TOp : struct, IUnaryOp
     {
         int width = T.Width;
         int fr = TRows.Value;
         int last = rEnd - 1;
-        ref float x0 = ref Unsafe.Add(ref x, (nint)r * xStride);
-        ref float x1 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 1, last) * xStride);
-        ref float x2 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 2, last) * xStride);
-        ref float x3 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 3, last) * xStride);
-        TVec a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
-        TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
-        TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
-        TVec a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
-        int k = 0;
-        for (; k <= inputs - width; k += width)
-        {
-            TVec xv0 = T.Load(ref Unsafe.Add(ref x0, k));
-            TVec xv1 = T.Load(ref Unsafe.Add(ref x1, k));
-            TVec xv2 = fr > 2 ? T.Load(ref Unsafe.Add(ref x2, k)) : T.Zero;
-            TVec xv3 = fr > 3 ? T.Load(ref Unsafe.Add(ref x3, k)) : T.Zero;
-            TVec wv = T.Load(ref Unsafe.Add(ref w0, k));
-            a00 = T.MulAdd(xv0, wv, a00);
-            a10 = T.MulAdd(xv1, wv, a10);
-            if (fr > 2) a20 = T.MulAdd(xv2, wv, a20);
-            if (fr > 3) a30 = T.MulAdd(xv3, wv, a30);
-            wv = T.Load(ref Unsafe.Add(ref w1, k));
-            a01 = T.MulAdd(xv0, wv, a01);
-            a11 = T.MulAdd(xv1, wv, a11);
-            if (fr > 2) a21 = T.MulAdd(xv2, wv, a21);
-            if (fr > 3) a31 = T.MulAdd(xv3, wv, a31);
-            wv = T.Load(ref Unsafe.Add(ref w2, k));
-            a02 = T.MulAdd(xv0, wv, a02);
-            a12 = T.MulAdd(xv1, wv, a12);
-            if (fr > 2) a22 = T.MulAdd(xv2, wv, a22);
-            if (fr > 3) a32 = T.MulAdd(xv3, wv, a32);
-            wv = T.Load(ref Unsafe.Add(ref w3, k));
-            a03 = T.MulAdd(xv0, wv, a03);
-            a13 = T.MulAdd(xv1, wv, a13);
-            if (fr > 2) a23 = T.MulAdd(xv2, wv, a23);
-            if (fr > 3) a33 = T.MulAdd(xv3, wv, a33);
-        }
-        // Every horizontal sum before any call: an accumulator live across a call would be spilled inside the loop.
-        Vector128<float> s0 = T.Sum4(a00, a01, a02, a03), s1 = T.Sum4(a10, a11, a12, a13);
-        Vector128<float> s2 = fr > 2 ? T.Sum4(a20, a21, a22, a23) : default, s3 = fr > 3 ? T.Sum4(a30, a31, a32, a33) : default;
-        int nr = Math.Min(fr, rEnd - r);
         Vector128<float> bias = LoadBias4(ref bo, no);
-        // A row past rEnd (clamped) keeps its vector sums unfinished: it is computed but never stored.
-        Vector128<float> v0 = DotFinish(ref x0, ref w0, ref w1, ref w2, ref w3, bias, s0, k, inputs);
-        Vector128<float> v1 = nr > 1 ? DotFinish(ref x1, ref w0, ref w1, ref w2, ref w3, bias, s1, k, inputs) : s1;
-        Vector128<float> v2 = fr > 2 && nr > 2 ? DotFinish(ref x2, ref w0, ref w1, ref w2, ref w3, bias, s2, k, inputs) : s2;
-        Vector128<float> v3 = fr > 3 && nr > 3 ? DotFinish(ref x3, ref w0, ref w1, ref w2, ref w3, bias, s3, k, inputs) : s3;
-        if (typeof(TOp) != typeof(NoActivationOp))
+        for (int r = rStart; r < rStop; r += fr)
         {
-            // The epilogue: every result of the tile through the activation at once, one full vector of the path's width
-            // where it fits (4 rows x 4 outputs is one Vector512), while the tile is still in registers.
-            Quad128 f = T.ApplyRows(op, new Quad128(v0, v1, v2, v3));
-            v0 = f.A; v1 = f.B; v2 = f.C; v3 = f.D;
+            ref float x0 = ref Unsafe.Add(ref x, (nint)r * xStride);
+            ref float x1 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 1, last) * xStride);
+            ref float x2 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 2, last) * xStride);
+            ref float x3 = ref Unsafe.Add(ref x, (nint)Math.Min(r + 3, last) * xStride);
+            TVec a00 = T.Zero, a01 = T.Zero, a02 = T.Zero, a03 = T.Zero;
+            TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
+            TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+            TVec a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
+            int k = 0;
+            for (; k <= inputs - width; k += width)
+            {
+                TVec xv0 = T.Load(ref Unsafe.Add(ref x0, k));
+                TVec xv1 = T.Load(ref Unsafe.Add(ref x1, k));
+                TVec xv2 = fr > 2 ? T.Load(ref Unsafe.Add(ref x2, k)) : T.Zero;
+                TVec xv3 = fr > 3 ? T.Load(ref Unsafe.Add(ref x3, k)) : T.Zero;
+                TVec wv = T.Load(ref Unsafe.Add(ref w0, k));
+                a00 = T.MulAdd(xv0, wv, a00);
+                a10 = T.MulAdd(xv1, wv, a10);
+                if (fr > 2) a20 = T.MulAdd(xv2, wv, a20);
+                if (fr > 3) a30 = T.MulAdd(xv3, wv, a30);
+                wv = T.Load(ref Unsafe.Add(ref w1, k));
+                a01 = T.MulAdd(xv0, wv, a01);
+                a11 = T.MulAdd(xv1, wv, a11);
+                if (fr > 2) a21 = T.MulAdd(xv2, wv, a21);
+                if (fr > 3) a31 = T.MulAdd(xv3, wv, a31);
+                wv = T.Load(ref Unsafe.Add(ref w2, k));
+                a02 = T.MulAdd(xv0, wv, a02);
+                a12 = T.MulAdd(xv1, wv, a12);
+                if (fr > 2) a22 = T.MulAdd(xv2, wv, a22);
+                if (fr > 3) a32 = T.MulAdd(xv3, wv, a32);
+                wv = T.Load(ref Unsafe.Add(ref w3, k));
+                a03 = T.MulAdd(xv0, wv, a03);
+                a13 = T.MulAdd(xv1, wv, a13);
+                if (fr > 2) a23 = T.MulAdd(xv2, wv, a23);
+                if (fr > 3) a33 = T.MulAdd(xv3, wv, a33);
+            }
+            // Every horizontal sum before any call: an accumulator live across a call would be spilled inside the loop.
+            Vector128<float> s0 = T.Sum4(a00, a01, a02, a03), s1 = T.Sum4(a10, a11, a12, a13);
+            Vector128<float> s2 = fr > 2 ? T.Sum4(a20, a21, a22, a23) : default, s3 = fr > 3 ? T.Sum4(a30, a31, a32, a33) : default;
+            int nr = Math.Min(fr, rEnd - r);
+            // A row past rEnd (clamped) keeps its vector sums unfinished: it is computed but never stored.
+            Vector128<float> v0 = DotFinish(ref x0, ref w0, ref w1, ref w2, ref w3, bias, s0, k, inputs);
+            Vector128<float> v1 = nr > 1 ? DotFinish(ref x1, ref w0, ref w1, ref w2, ref w3, bias, s1, k, inputs) : s1;
+            Vector128<float> v2 = fr > 2 && nr > 2 ? DotFinish(ref x2, ref w0, ref w1, ref w2, ref w3, bias, s2, k, inputs) : s2;
+            Vector128<float> v3 = fr > 3 && nr > 3 ? DotFinish(ref x3, ref w0, ref w1, ref w2, ref w3, bias, s3, k, inputs) : s3;
+            if (typeof(TOp) != typeof(NoActivationOp))
+            {
+                // The epilogue: every result of the tile through the activation at once, one full vector of the path's width
+                // where it fits (4 rows x 4 outputs is one Vector512), while the tile is still in registers.
+                Quad128 f = T.ApplyRows(op, new Quad128(v0, v1, v2, v3));
+                v0 = f.A; v1 = f.B; v2 = f.C; v3 = f.D;
+            }
+            ref float y0 = ref Unsafe.Add(ref yo, (nint)r * outputs);
+            StoreOutputs4(ref y0, v0, no);
+            if (nr > 1) StoreOutputs4(ref Unsafe.Add(ref y0, outputs), v1, no);
+            if (fr > 2 && nr > 2) StoreOutputs4(ref Unsafe.Add(ref y0, 2 * outputs), v2, no);
+            if (fr > 3 && nr > 3) StoreOutputs4(ref Unsafe.Add(ref y0, 3 * outputs), v3, no);
         }
-        ref float y0 = ref Unsafe.Add(ref yo, (nint)r * outputs);
-        StoreOutputs4(ref y0, v0, no);
-        if (nr > 1) StoreOutputs4(ref Unsafe.Add(ref y0, outputs), v1, no);
-        if (fr > 2 && nr > 2) StoreOutputs4(ref Unsafe.Add(ref y0, 2 * outputs), v2, no);
-        if (fr > 3 && nr > 3) StoreOutputs4(ref Unsafe.Add(ref y0, 3 * outputs), v3, no);
     }
 
     /// <summary>One row's four results: the vector sums s, the scalar tail from k (as Gemv adds it), then the bias.</summary>

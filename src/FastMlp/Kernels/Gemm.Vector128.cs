@@ -30,7 +30,7 @@ internal readonly struct Vector128GemmSimd : IGemvSimd<Vector128<float>>
     public static float Sum(Vector128<float> v) => Vector128.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) =>
-        Vector128.Create(Sum(a), Sum(b), Sum(c), Sum(d));
+        PairSums(PairSums(a, b), PairSums(c, d));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b)
     {
