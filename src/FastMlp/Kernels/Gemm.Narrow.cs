@@ -132,9 +132,12 @@ internal static partial class Gemm
         nint ldn = N;
         // Blocks of columns whose B chunk fits L1 beside the C rows being written: every row block meets the B block there.
         int nb = NarrowColumnBlock(N, Math.Min(P, chunk), w);
-        // B rows a multiple of 1 KiB apart share a few L1 sets with the C rows a tile stores (both at that stride), and
-        // evict each other; such a B block is copied to a PackedStride first, once for every row block that reads it.
-        bool copyB = N % (1024 / sizeof(float)) == 0;
+        // On Avx2, B rows a multiple of 4 KiB apart put a tile's whole chunk in one L1 set, and past 16 steps its lines
+        // outnumber the set's ways: such a B block is copied to a PackedStride first, once for every row block that reads
+        // it (Zen 5, aligned operands, dX of 256 x 1024 x 32: 75-78 -> 102-111 GFLOP/s; dW of 32 x 1024 x 10: 72-74 -> 83).
+        // Shorter chunks measured the same or faster without it, and so did Avx512, whose tiles run twice the arithmetic
+        // per line of B (dW of 256 x 1024 x 10: 178-186 without the copy, 110-115 with it: one row block per copy).
+        bool copyB = typeof(T) == typeof(Avx2GemmSimd) && N % (4096 / sizeof(float)) == 0 && Math.Min(P, chunk) > 16;
         nint ldb = copyB ? PackedStride(nb) : ldn;
         int aFloats = AlignUp(R * chunk);
         ref float pa = ref Workspace(aFloats + (copyB ? Math.Min(P, chunk) * (int)ldb : 0));

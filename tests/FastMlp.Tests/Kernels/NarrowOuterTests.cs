@@ -41,6 +41,9 @@ public class NarrowOuterTests
         yield return (256, 32, 10);
         yield return (257, 65, 31);
         yield return (100, 300, 20);
+        // B rows 4 KiB apart with more than 16 steps: Avx2 copies the B block to a padded stride.
+        yield return (20, 1024, 33);
+        yield return (7, 2048, 300);
     }
 
     [Fact]
