@@ -115,9 +115,13 @@ internal static partial class Gemm
 
     /// <summary>
     /// The fixed cost of a narrow tile (zeroing, stores, loop set-up), in vector multiply-adds: fitted to the choices measured
-    /// (it decides between a short reduction's padded rows and its extra tiles).
+    /// (it decides between a short reduction's padded rows and its extra tiles). Zen 5, aligned operands: 160 sent dX of
+    /// 16-32 x 64-128 x 10 to 6-row tiles with padded rows, 17-24 % slower than the 4-row tiles that 64 picks (Avx512
+    /// 32 x 128 x 10: 148 -> 167-179 GFLOP/s; Avx2 dX and dW of 32 x 32 x 32: 77 -> 86 and 75 -> 82); the other narrow
+    /// shapes kept their tiles or measured the same, but for Avx512 dX of 256 x 1024 x 10, a near tie that now takes
+    /// 8 x 3 tiles (186 against 191-194).
     /// </summary>
-    private const int NarrowTileOverhead = 160;
+    private const int NarrowTileOverhead = 64;
 
     /// <summary><see cref="NarrowOuter"/> at tile height TRows.Value: the column blocks, chunks and row blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
