@@ -171,8 +171,11 @@ public class ElementwiseKernelTests
         ActivationKernels.Softmax(path, inPlace, width);
         ActivationKernels.Softmax(path, x, y, width);
         Assert.Equal(copy, x);
+        // A NaN row is NaN either way; which NaN (sign, payload) an operation with NaN operands returns is not fixed by IEEE
+        // 754, and under qemu two compilations of the same kernel (tier 0 and tier 1) have returned different ones.
         for (int i = 0; i < y.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(inPlace[i]) == BitConverter.SingleToInt32Bits(y[i]), $"{path} width {width} [{i}]: {inPlace[i]:R} vs {y[i]:R}");
+            Assert.True(BitConverter.SingleToInt32Bits(inPlace[i]) == BitConverter.SingleToInt32Bits(y[i]) || (float.IsNaN(inPlace[i]) && float.IsNaN(y[i])),
+                $"{path} width {width} [{i}]: {inPlace[i]:R} vs {y[i]:R}");
     }
 
     [Theory, MemberData(nameof(Reference.AllPaths), MemberType = typeof(Reference))]
