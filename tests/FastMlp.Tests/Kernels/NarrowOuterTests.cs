@@ -44,6 +44,10 @@ public class NarrowOuterTests
         // B rows 4 KiB apart with more than 16 steps: Avx2 copies the B block to a padded stride.
         yield return (20, 1024, 33);
         yield return (7, 2048, 300);
+        // Rank-1 products (one sample's dW) either side of the column-major limit (C of 48 KiB on Avx512, 24 KiB on Avx2),
+        // with single vectors and a tail after the 4-vector groups.
+        foreach (var (m, n) in new[] { (96, 64), (96, 65), (64, 192), (64, 193), (96, 129), (300, 101), (1000, 77), (130, 1030) })
+            yield return (m, n, 1);
     }
 
     [Fact]
