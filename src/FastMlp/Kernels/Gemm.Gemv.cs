@@ -256,7 +256,9 @@ internal static partial class Gemm
 
     /// <summary>
     /// Input gradient of one sample, dx[i] = sum_o dy[o] w[o, i] (reached from <see cref="InputGradient"/> with rows == 1):
-    /// W streamed row by row, a block of 8 vectors of dx in registers. Each dx element is summed over the outputs in
+    /// per reduction chunk, strips of up to 8 vectors of dx in registers walk down W's rows (<see cref="InputGemvBlock"/>), or,
+    /// for wide W with many rows, W is streamed row after row onto partial sums in L1 (<see cref="InputGemvStream"/>; from
+    /// <see cref="StreamMinInputs"/> inputs and <see cref="StreamMinOutputs"/> outputs). Each dx element is summed over the outputs in
     /// order within the same reduction chunks as <see cref="OuterProduct"/> (chunk sums added to the stored value), with
     /// the columns past the last whole vector multiplied then added, so it equals row 0 of a batched call bitwise.
     /// </summary>
@@ -274,12 +276,19 @@ internal static partial class Gemm
         int chunk = PanelBytes / (2 * width * sizeof(float));
         int vectorEnd = inputs / width * width;
         nint ld = inputs;
+        bool stream = inputs >= (width >= 8 ? StreamMinInputs : 2 * StreamMinInputs) && outputs >= StreamMinOutputs;
         for (int p0 = 0; p0 < outputs; p0 += chunk)
         {
             int pn = Math.Min(chunk, outputs - p0);
             bool add = p0 > 0;
             ref float g = ref Unsafe.Add(ref dy, p0);
             ref float wp = ref Unsafe.Add(ref w, p0 * ld);
+            if (stream)
+            {
+                InputGemvStream<T, TVec>(ref g, ref wp, ld, pn, ref dx, vectorEnd, add);
+                InputGemvTail(ref g, ref wp, ld, pn, ref dx, vectorEnd, inputs, add);
+                continue;
+            }
             // Blocks of 8 vectors, then of 4, 2 and 1: the chains of a block run side by side, and one vector's chain of pn
             // dependent multiply-adds alone would wait on their latency.
             int n = 0;
@@ -300,14 +309,87 @@ internal static partial class Gemm
                 InputGemvBlock<T, TVec, Vectors1>(ref g, ref Unsafe.Add(ref wp, n), ld, pn, ref Unsafe.Add(ref dx, n), add);
                 n += width;
             }
-            for (; n < inputs; n++)
+            InputGemvTail(ref g, ref wp, ld, pn, ref dx, n, inputs, add);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="InputGemv"/> streams W row by row (<see cref="InputGemvStream"/>) from rows of this many inputs (2 KiB; twice
+    /// as many on the 4-float paths) and <see cref="StreamMinOutputs"/> outputs. Measured on Zen 5 (aligned operands,
+    /// alternating in one process, against the register strips): 1 x 1024 x 1024 36-38 -> 47-50 GFLOP/s on Avx512, 28-30 ->
+    /// 40-49 on Avx2, 15 -> 24-35 on Vector128 (OpenBLAS 34-50); 1 x 1024 x 32 50 -> 63-70, 41 -> 65-70, 29 -> 37-42;
+    /// 1 x 512 x 32 and 1 x 784 x 256 level to +20 % on Avx512 and Avx2, but 15-25 % slower on Vector128 (its 16-byte passes
+    /// are bound by L1 loads and stores, not by W's stream); rows of 128-256 inputs measured level on Avx512 and Avx2. With 10
+    /// outputs the register strips were faster (1 x 1024 x 10: 73-88 against 55-59). Neon: not measured (qemu only).
+    /// </summary>
+    private const int StreamMinInputs = 512;
+
+    /// <summary>The fewest outputs (rows of W) for which <see cref="InputGemv"/> streams: see <see cref="StreamMinInputs"/>.</summary>
+    private const int StreamMinOutputs = 32;
+
+    /// <summary>Columns n.. of one chunk, one by one: a product then an add per step (the scalar tail of every kernel).</summary>
+    private static void InputGemvTail(ref float g, ref float wp, nint ld, int pn, ref float dx, int n, int inputs, bool add)
+    {
+        for (; n < inputs; n++)
+        {
+            float sum = 0f;
+            for (int p = 0; p < pn; p++)
+                sum += Unsafe.Add(ref g, p) * Unsafe.Add(ref wp, p * ld + n);
+            ref float d = ref Unsafe.Add(ref dx, n);
+            d = add ? d + sum : sum;
+        }
+    }
+
+    /// <summary>
+    /// One reduction chunk of <see cref="InputGemv"/> for the vector columns, W read row after row: passes of 4 rows (then
+    /// single rows) each sweep the whole row once, adding their 4 products in order to a vector of partial sums in L1, so W
+    /// is read as 4 sequential streams. The register strips of <see cref="InputGemvBlock"/> read each W row in pieces of 8
+    /// vectors, a row stride apart, which the prefetchers follow poorly once W leaves L2 (1024 x 1024: 36 against 47
+    /// GFLOP/s). The partial sums are kept in dx for the first chunk and in the workspace for later ones, then added to dx:
+    /// each element gets the fused chain from zero over the chunk in order and the add of <see cref="StoreC1"/>, the bits
+    /// of the register strips.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputGemvStream<T, TVec>(ref float g, ref float wp, nint ld, int pn, ref float dx, int vectorEnd, bool add)
+        where T : struct, IGemmSimd<TVec> where TVec : struct
+    {
+        ref float t = ref add ? ref Workspace(vectorEnd) : ref dx;
+        int p = 0;
+        for (; p <= pn - 4; p += 4)
+            InputGemvPass<T, TVec, Rows4>(ref Unsafe.Add(ref g, p), ref Unsafe.Add(ref wp, p * ld), ld, ref t, vectorEnd, p == 0);
+        for (; p < pn; p++)
+            InputGemvPass<T, TVec, Rows1>(ref Unsafe.Add(ref g, p), ref Unsafe.Add(ref wp, p * ld), ld, ref t, vectorEnd, p == 0);
+        if (add)
+            for (int i = 0; i < vectorEnd; i += T.Width)
+                T.Store(T.Add(T.Load(ref Unsafe.Add(ref dx, i)), T.Load(ref Unsafe.Add(ref t, i))), ref Unsafe.Add(ref dx, i));
+    }
+
+    /// <summary>
+    /// TRows.Value (4 or 1) rows of W from <paramref name="w"/> times their dy values <paramref name="g"/>, multiply-added in
+    /// row order onto the partial sums t (onto zero when <paramref name="first"/>), one vector column at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputGemvPass<T, TVec, TRows>(ref float g, ref float w, nint ld, ref float t, int vectorEnd, bool first)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant
+    {
+        bool four = TRows.Value == 4;
+        TVec g0 = T.Splat(g);
+        TVec g1 = four ? T.Splat(Unsafe.Add(ref g, 1)) : T.Zero, g2 = four ? T.Splat(Unsafe.Add(ref g, 2)) : T.Zero;
+        TVec g3 = four ? T.Splat(Unsafe.Add(ref g, 3)) : T.Zero;
+        // One row: the other three references stay on it (never past the end of W).
+        ref float w1 = ref Unsafe.Add(ref w, four ? ld : 0), w2 = ref Unsafe.Add(ref w, four ? 2 * ld : 0);
+        ref float w3 = ref Unsafe.Add(ref w, four ? 3 * ld : 0);
+        for (int i = 0; i < vectorEnd; i += T.Width)
+        {
+            TVec c = first ? T.Zero : T.Load(ref Unsafe.Add(ref t, i));
+            c = T.MulAdd(g0, T.Load(ref Unsafe.Add(ref w, i)), c);
+            if (four)
             {
-                float sum = 0f;
-                for (int p = 0; p < pn; p++)
-                    sum += Unsafe.Add(ref g, p) * Unsafe.Add(ref wp, p * ld + n);
-                ref float d = ref Unsafe.Add(ref dx, n);
-                d = add ? d + sum : sum;
+                c = T.MulAdd(g1, T.Load(ref Unsafe.Add(ref w1, i)), c);
+                c = T.MulAdd(g2, T.Load(ref Unsafe.Add(ref w2, i)), c);
+                c = T.MulAdd(g3, T.Load(ref Unsafe.Add(ref w3, i)), c);
             }
+            T.Store(c, ref Unsafe.Add(ref t, i));
         }
     }
 

@@ -243,6 +243,9 @@ public class GemmKernelTests
         }
         // 117 and 245 inputs: 7 and 15 vectors on Avx512, every block of the one-row input gradient (8, 4, 2 and 1 vectors).
         shapes.AddRange([(784, 256), (256, 130), (35, 530), (530, 35), (1, 300), (300, 1), (117, 40), (245, 33)]);
+        // The one-row input gradient streaming W (from 32 vectors of inputs and 32 outputs): passes of 4 rows and single
+        // rows, a column tail, chunks of 128 (Avx512) or 256 (Avx2) outputs, the last of 1 or 44; 511 is under Avx512's limit.
+        shapes.AddRange([(1030, 35), (513, 300), (256, 257), (511, 40), (512, 31)]);
         const int rows = 5;
         int seed = 700;
         foreach (var (inputs, outputs) in shapes)
