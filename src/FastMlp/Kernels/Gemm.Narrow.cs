@@ -11,20 +11,24 @@ internal static partial class Gemm
     /// <summary>
     /// Whether <see cref="OuterProduct"/> hands C [M x N] = A [M x P] B [P x N] to <see cref="NarrowOuter"/>: on Avx512 and
     /// Avx2 (their tiles are sized to the accumulators each leaves free, <see cref="NarrowAccumulators{T}"/>), for M &gt; 1
-    /// (one row is <see cref="OuterRow"/>'s), when its unpacked B is cheap to re-read: the narrow kernel reads a chunk of B
-    /// (up to a chunk of rows x N) once per block of R rows of C, from L1 or L2, where the tiled kernel packs it once.
-    /// Measured on Zen 5 (narrow-gradients report, Avx512): with at most 16 rows of C (3 blocks or fewer) the narrow kernel
-    /// won at every size tried; with A's values of a step adjacent (WeightGradient) it won while a chunk of B was at most
-    /// 64 KiB and lost from 128 KiB (256 x 256 x 128: 117 against 87 us); with A's rows strided (InputGradient) it won up to
-    /// 128 KiB (256 x 256 x 128: 75 against 87 us), tied at 400 KiB and lost at 512 KiB (256 x 1024 x 1024).
+    /// (one row is <see cref="OuterRow"/>'s), when its unpacked B is cheap to re-read: the narrow kernel reads a chunk of a
+    /// column block of B (<see cref="NarrowBBlockBytes"/>, in L2) once per block of R rows of C, where the tiled kernel packs
+    /// it once. With A's rows strided (InputGradient) it takes every product; with A's values of a step adjacent
+    /// (WeightGradient) up to 256 rows of C, or chunks of B of at most <see cref="NarrowAdjacentMaxBytes"/>.
+    /// Measured on Zen 5 (aligned operands, one process, narrow against tiled, GFLOP/s): InputGradient 32 x 1024 x 1024
+    /// 222 / 167 on Avx512 and 100 / 69 on Avx2, 256 x 1024 x 1024 204 / 200 and 100 / 91, every other dX tried faster too;
+    /// WeightGradient with 256 outputs or fewer faster on both paths (256 x 256 x 128 222 / 196 and 112 / 102, 32 x 784 x 256
+    /// 231 / 217 and 117 / 107), with 512 or 1024 outputs slower on Avx2 (32 x 1024 x 1024: 81 / 108, 256 x 512 x 256
+    /// 100 / 104) and on Avx512 with 4 KiB rows (64 x 1024 x 1024: 205 / 219).
     /// </summary>
     private static bool NarrowTakes<T, TVec>(int M, int N, int P, nint sm) where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         if (NarrowAccumulators<T>() == 0 || M <= 1)
             return false;
+        if (sm != 1 || M <= NarrowAdjacentMaxRows)
+            return true;
         int chunk = PanelBytes / (2 * T.Width * sizeof(float));
-        long chunkBytes = (long)Math.Min(P, chunk) * N * sizeof(float);
-        return M <= 16 || chunkBytes <= (sm == 1 ? NarrowAdjacentMaxBytes : NarrowStridedMaxBytes);
+        return (long)Math.Min(P, chunk) * N * sizeof(float) <= NarrowAdjacentMaxBytes;
     }
 
     /// <summary>
@@ -35,15 +39,15 @@ internal static partial class Gemm
     private static int NarrowAccumulators<T>() =>
         typeof(T) == typeof(Avx512GemmSimd) ? 24 : typeof(T) == typeof(Avx2GemmSimd) ? 12 : 0;
 
-    /// <summary>The largest chunk of B (bytes) the narrow kernel takes when A's values of a step are adjacent (WeightGradient).</summary>
-    private const int NarrowAdjacentMaxBytes = 64 * 1024;
+    /// <summary>The most rows of C the narrow kernel takes, whatever their length, when A's values of a step are adjacent (WeightGradient).</summary>
+    private const int NarrowAdjacentMaxRows = 256;
 
-    /// <summary>The largest chunk of B (bytes) the narrow kernel takes when A's rows are strided (InputGradient).</summary>
-    private const int NarrowStridedMaxBytes = 256 * 1024;
+    /// <summary>The largest chunk of B (bytes) the narrow kernel takes for more rows than <see cref="NarrowAdjacentMaxRows"/> (WeightGradient).</summary>
+    private const int NarrowAdjacentMaxBytes = 64 * 1024;
 
     /// <summary>
     /// The outer product of <see cref="OuterProduct"/> (same arguments and contract) with B read in place instead of packed:
-    /// the columns are cut into blocks whose B chunk fits L1 (<see cref="NarrowColumnBlock"/>); per column block and
+    /// the columns are cut into blocks whose B chunk stays in L2 (<see cref="NarrowColumnBlock"/>); per column block and
     /// reduction chunk (the tiled kernel's length), every whole block of R rows of C (R from <see cref="NarrowRows"/>) is
     /// computed tile by tile, R rows x 4, 3, 2 or 1 vectors and then a masked tail, with A's values broadcast where they lie
     /// (a row stride apart in InputGradient's dy, adjacent in WeightGradient's); the last, partial block of rows first copies
@@ -134,7 +138,7 @@ internal static partial class Gemm
         int R = TRows.Value;
         int chunk = PanelBytes / (2 * w * sizeof(float));
         nint ldn = N;
-        // Blocks of columns whose B chunk fits L1 beside the C rows being written: every row block meets the B block there.
+        // Blocks of columns whose B chunk stays in L2: every row block meets the B block there.
         int nb = NarrowColumnBlock(N, Math.Min(P, chunk), w);
         // On Avx2, B rows a multiple of 4 KiB apart put a tile's whole chunk in one L1 set, and past 16 steps its lines
         // outnumber the set's ways: such a B block is copied to a PackedStride first, once for every row block that reads
@@ -344,8 +348,14 @@ internal static partial class Gemm
         return nb >= N ? Math.Max(N, 1) : nb;
     }
 
-    /// <summary>Bytes of B per column block of the narrow kernel: two thirds of Zen 5's 48 KiB L1 (Zen 4: all of its 32 KiB).</summary>
-    private const int NarrowBBlockBytes = 32 * 1024;
+    /// <summary>
+    /// Bytes of B per column block of the narrow kernel: a quarter of the 1 MiB L2 of Zen 4 and Zen 5. Blocks that fit L1
+    /// (32 KiB) read B from L3 or memory in pieces of 32 (Avx2) or 64 (Avx512) columns, each row a row stride from the last,
+    /// which the prefetchers follow poorly: Zen 5, one process, 256 KiB against 32 KiB blocks: dX of 32 x 1024 x 1024 222
+    /// against 170 GFLOP/s on Avx512, 99 against 80 on Avx2; dW of 256 x 64 x 32 on Avx2 108 against 90; dW of 256 x 1024 x
+    /// 10 199 against 167 on Avx512; every other narrow product of the suite level (within 3 %).
+    /// </summary>
+    private const int NarrowBBlockBytes = 256 * 1024;
 
     /// <summary>A(m0..m0+R-1, p0..p0+pn-1) into dst, p-major (R values per p); rows past M repeat row M - 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

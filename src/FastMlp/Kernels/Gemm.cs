@@ -44,11 +44,11 @@ namespace FastMlp.Kernels;
 /// each packed with each tile's broadcasts adjacent, and each B panel (L1) meets every tile of the block. C tiles that a
 /// long chunk adds to are prefetched into L2 before its reduction. One row of A
 /// (InputGradient of one sample) has its own kernel, 1 row x 4 vectors, with the same chunks and column tails. On Avx512
-/// and Avx2, narrow and short products (up to 16 rows of C, or a chunk of B of at most 64 KiB for dW and 256 KiB for dX:
-/// the layers with 10 or 32 outputs, 32 or 64 inputs) go to a kernel without B packing (Gemm.Narrow.cs, tiles in
+/// and Avx2, every input gradient and the weight gradients of up to 256 outputs (or of a chunk of B of at most 64 KiB)
+/// go to a kernel without B packing (Gemm.Narrow.cs, tiles in
 /// Gemm.NarrowTiles.cs): tiles sized to the accumulators the path leaves free (Avx512: 4-6 rows x 4 vectors, 8 x 3 or up
 /// to 10 x 2; Avx2: 4 x 3, 5-6 x 2 or up to 10 x 1) chosen by shape, A broadcast from dy where it lies, B read in place
-/// in L1-sized column blocks (on Avx2 copied to a padded stride when its rows are 4 KiB apart), the column tail in
+/// in L2-sized column blocks (on Avx2 copied to a padded stride when its rows are 4 KiB apart), the column tail in
 /// masked vectors with the scalar tail's unfused operations. Each
 /// result element is summed over the reduction in order, chunk partials added to it in order, whatever the tile or the
 /// kernel, so a block of rows (or of dW's output rows) computed alone equals the whole bitwise.

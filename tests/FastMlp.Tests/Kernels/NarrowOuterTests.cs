@@ -6,8 +6,8 @@ namespace FastMlp.Tests.Kernels;
 /// The narrow outer product of the Avx512 and Avx2 paths (Gemm.Narrow.cs) against the tiled kernel it stands in for: the same
 /// bits for every shape, whichever kernel the shape selects, so that blocks of rows or of dW outputs may go to either. Shapes
 /// around its tiles (Avx512: 4-6 rows x 4 vectors, 8 x 3, up to 10 x 2; Avx2: 4 x 3, 5-6 x 2, 8-10 x 1; 1-vector tiles and a
-/// masked tail), reduction chunks (128 on Avx512, 256 on Avx2) and the thresholds of its selection (16 rows of C; a B chunk of
-/// 64 KiB with adjacent A values, 256 KiB with strided ones). Each path is checked where the CPU has it.
+/// masked tail), reduction chunks (128 on Avx512, 256 on Avx2) and the thresholds of its selection (with adjacent A values,
+/// 256 rows of C or a B chunk of 64 KiB). Each path is checked where the CPU has it.
 /// </summary>
 public class NarrowOuterTests
 {
@@ -79,14 +79,15 @@ public class NarrowOuterTests
     [Fact]
     public void Gradients_at_the_selection_thresholds_equal_the_tiled_kernel_bitwise()
     {
-        // (rows, inputs, outputs). InputGradient: M = rows, N = inputs, P = outputs; a 256 KiB B chunk is 128 x 512 on Avx512,
-        // 256 x 256 on Avx2. WeightGradient: M = outputs, N = inputs, P = rows; a 64 KiB B chunk is 128 x 128 on Avx512,
-        // 256 x 64 on Avx2. 16 / 17 rows of C either side.
+        // (rows, inputs, outputs). InputGradient (M = rows, N = inputs, P = outputs) always takes the narrow kernel; its
+        // column blocks of 256 KiB are 512 columns on Avx512, 256 on Avx2. WeightGradient: M = outputs, N = inputs, P = rows;
+        // narrow up to 256 outputs, or for a B chunk of at most 64 KiB (128 x 128 on Avx512, 256 x 64 on Avx2).
         var shapes = new[]
         {
             (40, 512, 200), (40, 513, 200), (17, 600, 130), (16, 600, 130),
             (200, 128, 40), (200, 129, 40), (130, 300, 16), (130, 300, 17), (256, 64, 32), (256, 1024, 10), (1, 784, 20),
             (40, 256, 300), (40, 257, 300), (300, 64, 40), (300, 65, 40), (256, 32, 32),
+            (128, 200, 256), (128, 200, 257), (130, 128, 300), (260, 64, 300), (260, 65, 300),
         };
         foreach (KernelPath path in NarrowPaths)
         {
