@@ -118,12 +118,10 @@ internal static partial class Gemm
     private static void ConsiderHeight<T>(int h, int M, int vectors, long steps, ref int best, ref long bestCost)
     {
         int vw = NarrowWidth(h, NarrowAccumulators<T>());
-        // Tiles of vw vectors, then (when vw > 2) one of 2 vectors, then one of 1.
+        // Tiles of vw vectors, then (when vw > 2) 2-vector tiles, then 1-vector ones: together they cover every vector once.
         int rest = vectors % vw;
-        int twos = vw > 2 ? rest / 2 : 0;
-        long perRow = vectors / vw * (steps * h * vw + NarrowTileOverhead)
-            + twos * (steps * h * 2 + NarrowTileOverhead) + (rest - 2 * twos) * (steps * h + NarrowTileOverhead);
-        long cost = (M + h - 1) / h * perRow;
+        int tiles = vectors / vw + (vw > 2 ? rest / 2 + rest % 2 : rest);
+        long cost = (M + h - 1) / h * (steps * h * vectors + (long)NarrowTileOverhead * tiles);
         if (cost < bestCost) (best, bestCost) = (h, cost);
     }
 
@@ -219,7 +217,7 @@ internal static partial class Gemm
     /// <paramref name="blocks"/> row blocks of R rows (A from a + t * ablock) across the columns of one pass: the widest (4- or
     /// 3-vector), 2- and 1-vector tiles, then the masked tail; only the first <paramref name="rows"/> rows of each block are stored.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void NarrowColumns<T, TVec, TEpi, TRows, TLayout>(ref float a, nint arow, nint astep, nint ablock, int blocks, ref float b,
         nint ldb, ref float c, ref float y, nint ldn, int rows, NarrowPass s, TEpi epi)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
