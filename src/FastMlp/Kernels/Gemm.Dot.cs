@@ -77,13 +77,11 @@ internal static partial class Gemm
                 ref float w3 = ref Unsafe.Add(ref w, (nint)Math.Min(o + 3, outputs - 1) * inputs);
                 ref float bo = ref Unsafe.Add(ref b, o);
                 ref float yo = ref Unsafe.Add(ref yb, o);
-                // T.DotRows is a JIT-time constant: one of these calls survives, a tile method compiled for that height.
-                int r = nb / fr * fr;
-                if (fr == 4) DotTiles<T, TVec, Rows4, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
-                else if (fr == 3) DotTiles<T, TVec, Rows3, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
-                else DotTiles<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
-                if (r < nb)
-                    DotTiles<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, nb, inputs, outputs, no, op);
+                // The last group of a layer with 1 or 2 outputs left (10 outputs: 4 + 4 + 2) runs the tiles' 2-output form.
+                if (no > 2)
+                    DotGroup<T, TVec, Rows4, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, nb, inputs, outputs, no, op);
+                else
+                    DotGroup<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, nb, inputs, outputs, no, op);
             }
         }
     }
@@ -107,20 +105,42 @@ internal static partial class Gemm
     }
 
     /// <summary>
+    /// Every row of a block by one group of W rows (TCols.Value of them computed: 4, or 2 for a last group of 1 or 2
+    /// outputs): tiles of T.DotRows rows, then one 2-row tile for the rows left over.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotGroup<T, TVec, TCols, TOp>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3,
+        ref float bo, ref float yo, int nb, int inputs, int outputs, int no, TOp op)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TCols : struct, IConstant where TOp : struct, IUnaryOp
+    {
+        // T.DotRows is a JIT-time constant: one of these calls survives, a tile method compiled for that height.
+        int fr = T.DotRows;
+        int r = nb / fr * fr;
+        if (fr == 4) DotTiles<T, TVec, Rows4, TCols, TOp>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+        else if (fr == 3) DotTiles<T, TVec, Rows3, TCols, TOp>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+        else DotTiles<T, TVec, Rows2, TCols, TOp>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+        if (r < nb)
+            DotTiles<T, TVec, Rows2, TCols, TOp>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, nb, inputs, outputs, no, op);
+    }
+
+    /// <summary>
     /// Tiles of TRows.Value (2..4) rows of X, from row <paramref name="rStart"/> until <paramref name="rStop"/>, by 4 rows
     /// of W; a row at or past rEnd re-reads row rEnd - 1 and is not stored. One call walks every tile of a group of W rows:
     /// with 32 inputs (4 steps of 12 multiply-adds on Avx2) a call per tile, with its prologue and stack arguments, cost as
     /// much as the tile's arithmetic. The height is a type argument so that each height is its own method with the unused
     /// rows folded away (a runtime height would keep every branch). The tile's results (bias added) are put through op
-    /// together before they are stored.
+    /// together before they are stored. With TCols.Value == 2 only w0 and w1 are multiplied (the last group of a layer with
+    /// 1 or 2 outputs left: 10-output layers computed 12 outputs' products); the other two accumulators stay zero, and
+    /// their lanes are never stored. Each output's chain and sum are its own, so either form gives the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DotTiles<T, TVec, TRows, TOp>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
+    private static void DotTiles<T, TVec, TRows, TCols, TOp>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3, ref float bo, ref float yo,
         int rStart, int rStop, int rEnd, int inputs, int outputs, int no, TOp op)
-        where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant where TOp : struct, IUnaryOp
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant where TCols : struct, IConstant where TOp : struct, IUnaryOp
     {
         int width = T.Width;
         int fr = TRows.Value;
+        bool four = TCols.Value == 4;
         int last = rEnd - 1;
         Vector128<float> bias = LoadBias4(ref bo, no);
         for (int r = rStart; r < rStop; r += fr)
@@ -150,6 +170,8 @@ internal static partial class Gemm
                 a11 = T.MulAdd(xv1, wv, a11);
                 if (fr > 2) a21 = T.MulAdd(xv2, wv, a21);
                 if (fr > 3) a31 = T.MulAdd(xv3, wv, a31);
+                if (!four)
+                    continue;
                 wv = T.Load(ref Unsafe.Add(ref w2, k));
                 a02 = T.MulAdd(xv0, wv, a02);
                 a12 = T.MulAdd(xv1, wv, a12);
