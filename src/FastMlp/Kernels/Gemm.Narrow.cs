@@ -21,6 +21,7 @@ internal static partial class Gemm
     /// 231 / 217 and 117 / 107), with 512 or 1024 outputs slower on Avx2 (32 x 1024 x 1024: 81 / 108, 256 x 512 x 256
     /// 100 / 104) and on Avx512 with 4 KiB rows (64 x 1024 x 1024: 205 / 219).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool NarrowTakes<T, TVec>(int M, int N, int P, nint sm) where T : struct, IGemmSimd<TVec> where TVec : struct
     {
         if (NarrowAccumulators<T>() == 0 || M <= 1)
@@ -57,6 +58,7 @@ internal static partial class Gemm
     /// in order, the epilogue after the last chunk), so the two give the same bits and either may compute any block of rows
     /// or of dW's outputs. Holds the <see cref="Workspace"/> throughout.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void NarrowOuter<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P, bool accumulate,
         ref float y, TEpi epi)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp
@@ -163,8 +165,9 @@ internal static partial class Gemm
         bool copyB = typeof(T) == typeof(Avx2GemmSimd) && N % (4096 / sizeof(float)) == 0 && Math.Min(P, chunk) > 16;
         nint ldb = copyB ? PackedStride(nb) : ldn;
         int aFloats = AlignUp(R * chunk);
-        ref float pa = ref Workspace(aFloats + (copyB ? Math.Min(P, chunk) * (int)ldb : 0));
-        ref float bCopy = ref Unsafe.Add(ref pa, aFloats);
+        // Only a partial row block and a B copy use the workspace (a short product of whole blocks skips its lookup).
+        ref float pa = ref M % R != 0 || copyB ? ref Workspace(aFloats + (copyB ? Math.Min(P, chunk) * (int)ldb : 0)) : ref c;
+        ref float bCopy = ref copyB ? ref Unsafe.Add(ref pa, aFloats) : ref pa;
         for (int n0 = 0; n0 < N; n0 += nb)
         {
             int nn = Math.Min(nb, N - n0);
