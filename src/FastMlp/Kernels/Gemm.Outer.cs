@@ -174,46 +174,55 @@ internal static partial class Gemm
             }
         if (n == s.NEnd)
             return;
-        OuterColumnTail<T, TVec>(ref pa, tileSize, tiles, mb, ref Unsafe.Add(ref bp, n), N, ref Unsafe.Add(ref cm, n), pn, s.Add, s.NEnd - n);
+        // T.TileRows is a JIT-time constant: one call survives.
+        if (T.TileRows == 8)
+            OuterColumnTail<T, TVec, Rows8>(ref pa, tileSize, tiles, mb, ref Unsafe.Add(ref bp, n), N, ref Unsafe.Add(ref cm, n), pn, s.Add, s.NEnd - n);
+        else if (T.TileRows == 6)
+            OuterColumnTail<T, TVec, Rows6>(ref pa, tileSize, tiles, mb, ref Unsafe.Add(ref bp, n), N, ref Unsafe.Add(ref cm, n), pn, s.Add, s.NEnd - n);
+        else
+            OuterColumnTail<T, TVec, Rows4>(ref pa, tileSize, tiles, mb, ref Unsafe.Add(ref bp, n), N, ref Unsafe.Add(ref cm, n), pn, s.Add, s.NEnd - n);
         if (s.Final)
             for (int m = 0; m < mb; m++)
                 EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cm, m * N + n), ref Unsafe.Add(ref ym, m * N + n), s.NEnd - n, epi);
     }
 
     /// <summary>
-    /// The last <paramref name="count"/> (&lt; Width) columns of an A block's tiles, each element summed from zero over the
-    /// chunk with a product rounded and then added (not fused), then stored or added to C: lane-wise in masked vectors
-    /// (<see cref="NarrowTail"/>, a tile's rows side by side) where a scalar loop summed one element at a time, each sum a
-    /// chain of dependent adds (on Avx512, the 8 tail columns of a 256 x 1000 x 1024 weight gradient took 40 % of it).
-    /// The same operations in the same order, so the same bits.
+    /// The last <paramref name="count"/> (&lt; Width) columns of an A block's tiles (TRows.Value = T.TileRows rows each), each
+    /// element summed from zero over the chunk with a product rounded and then added (not fused), then stored or added to C:
+    /// lane-wise in masked vectors (<see cref="MaskedTail"/>, a tile's rows side by side) where a scalar loop summed one
+    /// element at a time, each sum a chain of dependent adds (on Avx512, the 8 tail columns of a 256 x 1000 x 1024 weight
+    /// gradient took 40 % of it). The same operations in the same order, so the same bits.
     /// </summary>
-    private static void OuterColumnTail<T, TVec>(ref float pa, nint tileSize, int tiles, int mb, ref float b, nint ldb, ref float c, int pn,
-        bool add, int count)
-        where T : struct, IGemmSimd<TVec> where TVec : struct
-    {
-        // The struct of every path implements IGemvSimd; the typeof tests are JIT-time constants, one call survives.
-        if (typeof(T) == typeof(Avx512GemmSimd))
-            OuterColumnTail<Avx512GemmSimd, Vector512<float>, Rows8>(ref pa, tileSize, tiles, mb, ref b, ldb, ref c, pn, add, count);
-        else if (typeof(T) == typeof(Avx2GemmSimd))
-            OuterColumnTail<Avx2GemmSimd, Vector256<float>, Rows6>(ref pa, tileSize, tiles, mb, ref b, ldb, ref c, pn, add, count);
-        else if (typeof(T) == typeof(Vector128GemmSimd))
-            OuterColumnTail<Vector128GemmSimd, Vector128<float>, Rows4>(ref pa, tileSize, tiles, mb, ref b, ldb, ref c, pn, add, count);
-        else if (typeof(T) == typeof(NeonGemmSimd))
-            OuterColumnTail<NeonGemmSimd, Vector128<float>, Rows4>(ref pa, tileSize, tiles, mb, ref b, ldb, ref c, pn, add, count);
-        else
-            throw new NotSupportedException($"No column tail for {typeof(T).Name}.");
-    }
-
-    /// <summary><see cref="OuterColumnTail{T, TVec}"/> for a path whose tile has TRows.Value (= T.TileRows) rows.</summary>
     private static void OuterColumnTail<T, TVec, TRows>(ref float pa, nint tileSize, int tiles, int mb, ref float b, nint ldb, ref float c,
         int pn, bool add, int count)
-        where T : struct, IGemvSimd<TVec> where TVec : struct where TRows : struct, IConstant
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant
     {
         int mr = TRows.Value;
         Debug.Assert(mr == T.TileRows, "The packed tiles' height.");
         for (int t = 0; t < tiles; t++)
-            NarrowTail<T, TVec, TRows>(ref Unsafe.Add(ref pa, t * tileSize), 1, mr, ref b, ldb, ref Unsafe.Add(ref c, t * mr * ldb), ldb,
+            MaskedTail<T, TVec, TRows>(ref Unsafe.Add(ref pa, t * tileSize), 1, mr, ref b, ldb, ref Unsafe.Add(ref c, t * mr * ldb), ldb,
                 Math.Min(mr, mb - t * mr), pn, add, count);
+    }
+
+    /// <summary>
+    /// <see cref="NarrowTail"/> (the masked-vector column tail) from a kernel generic over <see cref="IGemmSimd{TVec}"/>: every
+    /// path's struct implements <see cref="IGemvSimd{TVec}"/>, and the typeof tests are JIT-time constants (one call survives).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaskedTail<T, TVec, TRows>(ref float a, nint arow, nint astep, ref float b, nint ldb, ref float c, nint ldc,
+        int rows, int pn, bool add, int count)
+        where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant
+    {
+        if (typeof(T) == typeof(Avx512GemmSimd))
+            NarrowTail<Avx512GemmSimd, Vector512<float>, TRows>(ref a, arow, astep, ref b, ldb, ref c, ldc, rows, pn, add, count);
+        else if (typeof(T) == typeof(Avx2GemmSimd))
+            NarrowTail<Avx2GemmSimd, Vector256<float>, TRows>(ref a, arow, astep, ref b, ldb, ref c, ldc, rows, pn, add, count);
+        else if (typeof(T) == typeof(Vector128GemmSimd))
+            NarrowTail<Vector128GemmSimd, Vector128<float>, TRows>(ref a, arow, astep, ref b, ldb, ref c, ldc, rows, pn, add, count);
+        else if (typeof(T) == typeof(NeonGemmSimd))
+            NarrowTail<NeonGemmSimd, Vector128<float>, TRows>(ref a, arow, astep, ref b, ldb, ref c, ldc, rows, pn, add, count);
+        else
+            throw new NotSupportedException($"No column tail for {typeof(T).Name}.");
     }
 
     /// <summary>
