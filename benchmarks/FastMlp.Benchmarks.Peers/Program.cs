@@ -6,7 +6,8 @@ namespace FastMlp.Benchmarks.Peers;
 
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/FastMlp.Benchmarks.Peers -- --filter '*'</c>
-/// (add <c>--job dry</c> for a CI smoke run; see perf-reports/README.md).
+/// (add <c>--job dry</c> for a CI smoke run; see perf-reports/README.md), or <c>-- --sweep</c> for the in-process GEMM
+/// sweep against OpenBLAS (<see cref="GemmSweep"/>).
 /// </summary>
 public static class Program
 {
@@ -21,6 +22,8 @@ public static class Program
         if (File.Exists(patchTargets))
             Environment.SetEnvironmentVariable("CustomAfterMicrosoftCommonTargets", patchTargets);
         var skipped = PeerAvailability.ProbeAll();
+        if (args.Contains("--sweep"))
+            return GemmSweep.Run(skipped);
         // The global config is BenchmarkDotNet's default (loggers, exporters; no job) plus a filter: FastMlpConfig on
         // each class keeps --job in charge.
         var config = DefaultConfig.Instance
