@@ -28,10 +28,11 @@ internal static class GemmSweep
 
     /// <summary>
     /// Warm-up of each peer on each product, and (<see cref="FirstWarmUp"/>) of the first. With tiered compilation on, the
-    /// runtime promotes the methods around the kernels (entry points, shape checks, the P/Invoke wrappers) to optimised code
-    /// only after a 100 ms pause in new compilations and 30 calls, and each new form restarts that pause: a 32 x 32 x 10
-    /// input gradient then measured 180-240 ns instead of 135 (OpenBLAS up to 940 instead of 360). So the sweep is meant to
-    /// run with DOTNET_TieredCompilation=0 (every method compiled optimised at once) and says so when it is not.
+    /// runtime promotes the methods around the kernels (this harness's calls, the benchmark methods' switch on the form, the
+    /// P/Invoke wrappers) to optimised code only after a 100 ms pause in new compilations and 30 calls, and each new form
+    /// restarts that pause: a 32 x 32 x 10 input gradient then measured 170-240 ns instead of 135 (OpenBLAS up to 940
+    /// instead of 360), and marking FastMlp's entry points for full optimisation did not change that. So the sweep is meant
+    /// to run with DOTNET_TieredCompilation=0 (every method compiled optimised at once) and says so when it is not.
     /// </summary>
     private static readonly TimeSpan WarmUp = TimeSpan.FromMilliseconds(20), FirstWarmUp = TimeSpan.FromMilliseconds(500);
 
