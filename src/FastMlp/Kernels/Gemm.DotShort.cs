@@ -21,47 +21,56 @@ internal static partial class Gemm
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int width = T.Width;
-        int stride = (outputs + width - 1) / width * width;
-        // The transposed W, then the bias, each row zero-padded to whole vectors (64-byte aligned: stride is whole vectors).
-        ref float wt = ref Workspace((inputs + 1) * stride);
-        for (int k = 0; k < inputs; k++)
+        // Blocks of outputs whose transposed W fits the workspace's first size (1 MiB): a layer of 100,000 outputs must not
+        // make every thread's workspace grow to its whole W.
+        int block = Math.Max(width, WorkspaceInitialFloats / (inputs + 1) / width * width);
+        for (int o0 = 0; o0 < outputs; o0 += block)
         {
-            ref float row = ref Unsafe.Add(ref wt, k * stride);
-            for (int o = 0; o < outputs; o++)
-                Unsafe.Add(ref row, o) = Unsafe.Add(ref w, o * inputs + k);
-            for (int o = outputs; o < stride; o++)
-                Unsafe.Add(ref row, o) = 0f;
+            int count = Math.Min(block, outputs - o0);
+            int stride = (count + width - 1) / width * width;
+            // The transposed W, then the bias, each row zero-padded to whole vectors (64-byte aligned: stride is whole vectors).
+            ref float wt = ref Workspace((inputs + 1) * stride);
+            ref float wb = ref Unsafe.Add(ref w, (nint)o0 * inputs);
+            for (int k = 0; k < inputs; k++)
+            {
+                ref float row = ref Unsafe.Add(ref wt, k * stride);
+                for (int o = 0; o < count; o++)
+                    Unsafe.Add(ref row, o) = Unsafe.Add(ref wb, o * inputs + k);
+                for (int o = count; o < stride; o++)
+                    Unsafe.Add(ref row, o) = 0f;
+            }
+            ref float bias = ref Unsafe.Add(ref wt, inputs * stride);
+            for (int o = 0; o < stride; o++)
+                Unsafe.Add(ref bias, o) = o < count ? Unsafe.Add(ref b, o0 + o) : 0f;
+            int groups = stride / width;
+            ref float yb = ref Unsafe.Add(ref y, o0);
+            // Tiles of 4 rows (2 on the 16-register paths) by 4 vectors of outputs: each product's add waits on the one before
+            // it in its chain, so a tile needs many chains side by side (one row by 4 vectors ran at the adds' latency).
+            int tr = width == 16 ? 4 : 2;
+            int r = 0;
+            for (; r + tr <= rows; r += tr)
+            {
+                if (tr == 4) ShortRowTiles<T, TVec, TOp, Rows4>(ref x, ref wt, stride, inputs, r, groups, ref yb, outputs, count, op);
+                else ShortRowTiles<T, TVec, TOp, Rows2>(ref x, ref wt, stride, inputs, r, groups, ref yb, outputs, count, op);
+            }
+            for (; r < rows; r++)
+                ShortRowTiles<T, TVec, TOp, Rows1>(ref x, ref wt, stride, inputs, r, groups, ref yb, outputs, count, op);
         }
-        ref float bias = ref Unsafe.Add(ref wt, inputs * stride);
-        for (int o = 0; o < stride; o++)
-            Unsafe.Add(ref bias, o) = o < outputs ? Unsafe.Add(ref b, o) : 0f;
-        int groups = stride / width;
-        // Tiles of 4 rows (2 on the 16-register paths) by 4 vectors of outputs: each product's add waits on the one before it
-        // in its chain, so a tile needs many chains side by side (one row by 4 vectors ran at the adds' latency).
-        int tr = width == 16 ? 4 : 2;
-        int r = 0;
-        for (; r + tr <= rows; r += tr)
-        {
-            if (tr == 4) ShortRowTiles<T, TVec, TOp, Rows4>(ref x, ref wt, stride, inputs, r, groups, ref y, outputs, op);
-            else ShortRowTiles<T, TVec, TOp, Rows2>(ref x, ref wt, stride, inputs, r, groups, ref y, outputs, op);
-        }
-        for (; r < rows; r++)
-            ShortRowTiles<T, TVec, TOp, Rows1>(ref x, ref wt, stride, inputs, r, groups, ref y, outputs, op);
     }
 
     /// <summary>Rows r..r+TRows.Value-1 of <see cref="ShortRowsForward"/>: every vector of outputs, 4 at a time, then one at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ShortRowTiles<T, TVec, TOp, TRows>(ref float x, ref float wt, int stride, int inputs, int r, int groups, ref float y,
-        int outputs, TOp op)
+        int ldy, int count, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp where TRows : struct, IConstant
     {
         ref float xr = ref Unsafe.Add(ref x, (nint)r * inputs);
-        ref float yr = ref Unsafe.Add(ref y, (nint)r * outputs);
+        ref float yr = ref Unsafe.Add(ref y, (nint)r * ldy);
         int v = 0;
         for (; v + 4 <= groups; v += 4)
-            ShortTile<T, TVec, TOp, TRows, Vectors4>(ref xr, inputs, ref wt, stride, v * T.Width, ref yr, outputs, op);
+            ShortTile<T, TVec, TOp, TRows, Vectors4>(ref xr, inputs, ref wt, stride, v * T.Width, ref yr, ldy, count, op);
         for (; v < groups; v++)
-            ShortTile<T, TVec, TOp, TRows, Vectors1>(ref xr, inputs, ref wt, stride, v * T.Width, ref yr, outputs, op);
+            ShortTile<T, TVec, TOp, TRows, Vectors1>(ref xr, inputs, ref wt, stride, v * T.Width, ref yr, ldy, count, op);
     }
 
     /// <summary>
@@ -71,7 +80,7 @@ internal static partial class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ShortTile<T, TVec, TOp, TRows, TVectors>(ref float xr, int inputs, ref float wt, int stride, int o, ref float yr,
-        int outputs, TOp op)
+        int ldy, int count, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp where TRows : struct, IConstant
         where TVectors : struct, IConstant
     {
@@ -98,12 +107,12 @@ internal static partial class Gemm
             wk = ref Unsafe.Add(ref wk, stride);
         }
         // wk now points at the bias row.
-        ShortRowStore<T, TVec, TOp>(ref wk, four, c00, c01, c02, c03, ref yr, o, outputs, op);
-        if (R > 1) ShortRowStore<T, TVec, TOp>(ref wk, four, c10, c11, c12, c13, ref Unsafe.Add(ref yr, outputs), o, outputs, op);
+        ShortRowStore<T, TVec, TOp>(ref wk, four, c00, c01, c02, c03, ref yr, o, count, op);
+        if (R > 1) ShortRowStore<T, TVec, TOp>(ref wk, four, c10, c11, c12, c13, ref Unsafe.Add(ref yr, ldy), o, count, op);
         if (R > 2)
         {
-            ShortRowStore<T, TVec, TOp>(ref wk, four, c20, c21, c22, c23, ref Unsafe.Add(ref yr, 2 * outputs), o, outputs, op);
-            ShortRowStore<T, TVec, TOp>(ref wk, four, c30, c31, c32, c33, ref Unsafe.Add(ref yr, 3 * outputs), o, outputs, op);
+            ShortRowStore<T, TVec, TOp>(ref wk, four, c20, c21, c22, c23, ref Unsafe.Add(ref yr, 2 * ldy), o, count, op);
+            ShortRowStore<T, TVec, TOp>(ref wk, four, c30, c31, c32, c33, ref Unsafe.Add(ref yr, 3 * ldy), o, count, op);
         }
     }
 
@@ -120,28 +129,30 @@ internal static partial class Gemm
         c3 = T.Add(c3, T.Multiply(xk, w3));
     }
 
-    /// <summary>A row's 1 or 4 vectors of outputs from column <paramref name="o"/>: bias + sum, the activation, the lanes that exist stored.</summary>
+    /// <summary>A row's 1 or 4 vectors of outputs from column <paramref name="o"/> of a block of <paramref name="count"/>: bias + sum,
+    /// the activation, the lanes that exist stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ShortRowStore<T, TVec, TOp>(ref float bias, bool four, TVec c0, TVec c1, TVec c2, TVec c3, ref float yr, int o,
-        int outputs, TOp op)
+        int count, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int width = T.Width;
-        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref bias), c0), ref yr, o, outputs, op);
+        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref bias), c0), ref yr, o, count, op);
         if (!four)
             return;
-        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, width)), c1), ref yr, o + width, outputs, op);
-        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, 2 * width)), c2), ref yr, o + 2 * width, outputs, op);
-        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, 3 * width)), c3), ref yr, o + 3 * width, outputs, op);
+        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, width)), c1), ref yr, o + width, count, op);
+        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, 2 * width)), c2), ref yr, o + 2 * width, count, op);
+        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, 3 * width)), c3), ref yr, o + 3 * width, count, op);
     }
 
-    /// <summary>One vector of outputs from column <paramref name="o"/>: the activation applied, then the lanes that exist stored.</summary>
+    /// <summary>One vector of outputs from column <paramref name="o"/> of a block of <paramref name="count"/>: the activation
+    /// applied, then the lanes that exist stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ShortStore<T, TVec, TOp>(TVec v, ref float yr, int o, int outputs, TOp op)
+    private static void ShortStore<T, TVec, TOp>(TVec v, ref float yr, int o, int count, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         if (typeof(TOp) != typeof(NoActivationOp))
             v = T.Apply(op, v);
-        StoreBlock<T, TVec>(v, ref Unsafe.Add(ref yr, o), Math.Min(T.Width, outputs - o));
+        StoreBlock<T, TVec>(v, ref Unsafe.Add(ref yr, o), Math.Min(T.Width, count - o));
     }
 }

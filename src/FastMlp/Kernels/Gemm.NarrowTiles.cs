@@ -58,7 +58,7 @@ internal static partial class Gemm
                     c00 = T.MulAdd(s, b0, c00);
                     if (V > 1) c01 = T.MulAdd(s, b1, c01);
                     if (V > 2) c02 = T.MulAdd(s, b2, c02);
-                        if (V > 3) c03 = T.MulAdd(s, b3, c03);
+                    if (V > 3) c03 = T.MulAdd(s, b3, c03);
                     if (R > 1)
                     {
                         s = T.Splat(Unsafe.Add(ref ap, 1 * arow));

@@ -246,6 +246,9 @@ public class GemmKernelTests
         // The one-row input gradient streaming W (from 32 vectors of inputs and 32 outputs): passes of 4 rows and single
         // rows, a column tail, chunks of 128 (Avx512) or 256 (Avx2) outputs, the last of 1 or 44; 511 is under Avx512's limit.
         shapes.AddRange([(1030, 35), (513, 300), (256, 257), (511, 40), (512, 31)]);
+        // Forwards of rows shorter than a vector (15 inputs on Avx512, 7 on Avx2, 3 on the 4-float paths) with more outputs
+        // than one block of the transposed W holds (1 MiB: 16384, 32768 and 65536 outputs), the last block partial.
+        shapes.AddRange([(15, 16421), (7, 32773), (3, 65541)]);
         const int rows = 5;
         int seed = 700;
         foreach (var (inputs, outputs) in shapes)
