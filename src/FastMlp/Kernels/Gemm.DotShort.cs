@@ -44,8 +44,9 @@ internal static partial class Gemm
                 Unsafe.Add(ref bias, o) = o < count ? Unsafe.Add(ref b, o0 + o) : 0f;
             int groups = stride / width;
             ref float yb = ref Unsafe.Add(ref y, o0);
-            // Tiles of 4 rows (2 on the 16-register paths) by 4 vectors of outputs: each product's add waits on the one before
-            // it in its chain, so a tile needs many chains side by side (one row by 4 vectors ran at the adds' latency).
+            // Tiles of 4 rows (2 on Avx2 and the 4-float paths) by 4 vectors of outputs: each product's add waits on the
+            // one before it in its chain, so a tile needs many chains side by side (one row by 4 vectors ran at the adds'
+            // latency).
             int tr = width == 16 ? 4 : 2;
             int r = 0;
             for (; r + tr <= rows; r += tr)
