@@ -6,14 +6,16 @@ namespace FastMlp.Kernels;
 internal static partial class Gemm
 {
     /// <summary>
-    /// Forward when a row of X is shorter than one vector (0 &lt; inputs &lt; T.Width): then every output of the dot kernels
-    /// is all scalar tail, +0 (the empty vector part) plus x[k] w[o, k] for k in order, each product rounded and then added,
-    /// then the bias added, which the 4-output tiles computed four outputs at a time in scalar registers after reducing
+    /// Forward of short rows (<see cref="ShortRowsMaxInputs"/>). When a row of X is shorter than one vector (0 &lt; inputs
+    /// &lt; T.Width), every output of the dot kernels is all scalar tail, +0 (the empty vector part) plus x[k] w[o, k] for k
+    /// in order, each product rounded and then added, then the bias added, which the 4-output tiles computed four outputs at a time in scalar registers after reducing
     /// accumulators that were all zero (a 32 x 10 x 100 forward on Avx512 ran at 25 GFLOP/s, 0.37x OpenBLAS). Here W is
     /// copied transposed into the workspace (inputs rows of the outputs, zero-padded to whole vectors) and each row of X
     /// multiplies it as broadcasts, one vector of outputs per lane group, with the same operations lane by lane: the same
     /// bits as <see cref="Gemv"/> and the dot tiles. Each W^T vector meets 4 rows (2 on Avx2 and the 4-float paths) and each
-    /// broadcast 4 vectors; the activation, if any, is applied in registers with the path's element-wise operator.
+    /// broadcast 4 vectors; the activation, if any, is applied in registers with the path's element-wise operator. Rows of
+    /// one whole vector and a tail (on the 8- and 4-float paths) go one row and one vector of outputs at a time through
+    /// <see cref="ShortVectorRow"/>, which adds the vector's products in T.Sum's tree.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ShortRowsForward<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs,
@@ -44,6 +46,15 @@ internal static partial class Gemm
                 Unsafe.Add(ref bias, o) = o < count ? Unsafe.Add(ref b, o0 + o) : 0f;
             int groups = stride / width;
             ref float yb = ref Unsafe.Add(ref y, o0);
+            if (inputs >= width)
+            {
+                // One whole vector of inputs: its products summed in the tree of T.Sum, one row and one vector at a time.
+                for (int row = 0; row < rows; row++)
+                    for (int v = 0; v < groups; v++)
+                        ShortVectorRow<T, TVec, TOp>(ref Unsafe.Add(ref x, (nint)row * inputs), inputs, ref wt, stride, v * width,
+                            ref Unsafe.Add(ref yb, (nint)row * outputs), count, op);
+                continue;
+            }
             // Tiles of 4 rows (2 on Avx2 and the 4-float paths) by 4 vectors of outputs: each product's add waits on the
             // one before it in its chain, so a tile needs many chains side by side (one row by 4 vectors ran at the adds'
             // latency).
@@ -128,6 +139,55 @@ internal static partial class Gemm
         c1 = T.Add(c1, T.Multiply(xk, w1));
         c2 = T.Add(c2, T.Multiply(xk, w2));
         c3 = T.Add(c3, T.Multiply(xk, w3));
+    }
+
+    /// <summary>
+    /// Rows of fewer inputs than this go to <see cref="ShortRowsForward"/>: less than one vector on Avx512, less than two on
+    /// the other paths. Measured on Zen 5 (alternating processes, in-process ratio to OpenBLAS), rows of one vector and a
+    /// tail: Avx2 forwards of 10-13 inputs 0.16-0.21 -> 0.56-0.61x (256x10x100 10 -> 40 GFLOP/s), Vector128 of 5-7 inputs
+    /// 0.10-0.16 -> 0.26-0.34x; on Avx512 (16-31 inputs) the one-row tree was no faster than the wide dot tile, and slower
+    /// at batch 32 (32x20x100 0.59-0.67 -> 0.41-0.44x).
+    /// </summary>
+    private static int ShortRowsMaxInputs<T, TVec>() where T : struct, IGemmSimd<TVec> where TVec : struct =>
+        T.Width == 16 ? T.Width : 2 * T.Width;
+
+    /// <summary>
+    /// One row's vector of outputs from column <paramref name="o"/> when the row holds one whole vector of inputs and a
+    /// tail (T.Width &lt;= inputs &lt; 2 T.Width): the dot kernels' accumulator lane j holds the fused product of input j
+    /// (a multiply-add onto zero), T.Sum adds the lanes in its tree (pairs, pairs of pairs within each 128-bit lane, then
+    /// the lanes: (0 + 1) on 8-float vectors, (0 + 1) + (2 + 3) on 16-float ones), then the tail inputs are multiplied and
+    /// added one by one and the bias added. Here lane o of each product vector is that product for output o, and the same
+    /// additions in the same order give the same bits for every output at once, without horizontal shuffles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ShortVectorRow<T, TVec, TOp>(ref float xr, int inputs, ref float wt, int stride, int o, ref float yr, int count,
+        TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+    {
+        int width = T.Width;
+        ref float w0 = ref Unsafe.Add(ref wt, o);
+        TVec s = ShortQuad<T, TVec>(ref xr, ref w0, stride, 0);
+        if (width >= 8)
+            s = T.Add(s, ShortQuad<T, TVec>(ref xr, ref w0, stride, 4));
+        if (width == 16)
+            s = T.Add(s, T.Add(ShortQuad<T, TVec>(ref xr, ref w0, stride, 8), ShortQuad<T, TVec>(ref xr, ref w0, stride, 12)));
+        for (int k = width; k < inputs; k++)
+            s = T.Add(s, T.Multiply(T.Splat(Unsafe.Add(ref xr, k)), T.Load(ref Unsafe.Add(ref w0, k * stride))));
+        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref w0, inputs * stride)), s), ref yr, o, count, op);
+    }
+
+    /// <summary>
+    /// Inputs j..j+3 of <see cref="ShortVectorRow"/>: (p_j + p_j+1) + (p_j+2 + p_j+3), each p a multiply-add onto zero (as the
+    /// accumulator's first step; a product of -0 becomes +0 as there).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec ShortQuad<T, TVec>(ref float xr, ref float w0, int stride, int j) where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        TVec p0 = T.MulAdd(T.Splat(Unsafe.Add(ref xr, j)), T.Load(ref Unsafe.Add(ref w0, j * stride)), T.Zero);
+        TVec p1 = T.MulAdd(T.Splat(Unsafe.Add(ref xr, j + 1)), T.Load(ref Unsafe.Add(ref w0, (j + 1) * stride)), T.Zero);
+        TVec p2 = T.MulAdd(T.Splat(Unsafe.Add(ref xr, j + 2)), T.Load(ref Unsafe.Add(ref w0, (j + 2) * stride)), T.Zero);
+        TVec p3 = T.MulAdd(T.Splat(Unsafe.Add(ref xr, j + 3)), T.Load(ref Unsafe.Add(ref w0, (j + 3) * stride)), T.Zero);
+        return T.Add(T.Add(p0, p1), T.Add(p2, p3));
     }
 
     /// <summary>A row's 1 or 4 vectors of outputs from column <paramref name="o"/> of a block of <paramref name="count"/>: bias + sum,
