@@ -261,8 +261,8 @@ internal static partial class Gemm
     /// (<see cref="NarrowRank1Columns"/>: each group of B loaded once into registers, every row of C written with it); a
     /// larger one row after row (<see cref="NarrowRank1Rows"/>), one sequential stream of stores. Column groups wrote a C of
     /// 1024 x 1024 in pieces 4 KiB apart, revisiting every row once per group: 4 (Avx512) to 8 (Avx2) times slower than
-    /// rows; rows cost a loop per row and re-read B from L1, 10-30 % slower on C of up to 40 KiB on Avx512 (16 KiB on
-    /// Avx2, whose groups are half as wide and twice as many).
+    /// rows; rows cost a loop per row and re-read B from L1, 10-30 % slower on a C that stays in L1
+    /// (<see cref="RankColumnsMaxGroups"/>).
     /// </summary>
     private static void NarrowRank1<T, TVec>(ref float a, nint sm, ref float b, ref float c, int M, int N, bool accumulate)
         where T : struct, IGemvSimd<TVec> where TVec : struct
