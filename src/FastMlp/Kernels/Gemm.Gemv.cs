@@ -328,8 +328,8 @@ internal static partial class Gemm
     private const int StreamMinOutputs = 32;
 
     /// <summary>
-    /// Columns n..inputs-1 (fewer than a vector) of one chunk: per column a product then an add per step, from zero (the
-    /// scalar tail of every kernel), the columns side by side in one masked vector (<see cref="MaskedTail"/>; one by one, each
+    /// Columns n..inputs-1 (fewer than a vector) of one chunk: per column a T.MulAdd per step, from zero (the
+    /// column tail of every kernel), the columns side by side in one masked vector (<see cref="MaskedTail"/>; one by one, each
     /// a chain of dependent adds, they made 1 x 100 x 256 a quarter slower than OpenBLAS on Avx512 and Avx2, level after).
     /// One column stays scalar: its chain is as long either way, and the masked load measured slower (Avx2 1 x 1001 x 1024).
     /// </summary>
@@ -346,7 +346,7 @@ internal static partial class Gemm
             return;
         float sum = 0f;
         for (int p = 0; p < pn; p++)
-            sum += Unsafe.Add(ref g, p) * Unsafe.Add(ref wp, p * ld + n);
+            sum = T.MulAdd(Unsafe.Add(ref g, p), Unsafe.Add(ref wp, p * ld + n), sum);
         ref float d = ref Unsafe.Add(ref dx, n);
         d = add ? d + sum : sum;
     }

@@ -24,6 +24,8 @@ internal interface IGemmSimd<TVec> where TVec : struct
     static abstract TVec Splat(float s);
     /// <summary>a * b + c (fused on the FMA paths).</summary>
     static abstract TVec MulAdd(TVec a, TVec b, TVec c);
+    /// <summary>One lane of <see cref="MulAdd(TVec, TVec, TVec)"/>, bitwise: fused where it fuses (a column tail summed one element at a time).</summary>
+    static abstract float MulAdd(float a, float b, float c);
     /// <summary>a + b.</summary>
     static abstract TVec Add(TVec a, TVec b);
     /// <summary>a - b.</summary>

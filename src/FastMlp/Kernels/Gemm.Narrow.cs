@@ -51,12 +51,12 @@ internal static partial class Gemm
     /// The outer product of <see cref="OuterProduct"/> (same arguments and contract) with B read in place instead of packed:
     /// the columns are cut into blocks whose B chunk stays in L2 (<see cref="NarrowColumnBlock"/>); per column block and
     /// reduction chunk (the tiled kernel's length), every whole block of R rows of C (R from <see cref="NarrowRows"/>) is
-    /// computed tile by tile, R rows x 4, 3, 2 or 1 vectors and then a masked tail, with A's values broadcast where they lie
-    /// (a row stride apart in InputGradient's dy, adjacent in WeightGradient's); the last, partial block of rows first copies
-    /// its A values p-major into the workspace, its last row repeated. Each element gets exactly the operations the tiled
-    /// kernel gives it (a fused chain per vector column over the chunk, an unfused one per tail column, chunk partials added
-    /// in order, the epilogue after the last chunk), so the two give the same bits and either may compute any block of rows
-    /// or of dW's outputs. Holds the <see cref="Workspace"/> throughout.
+    /// computed tile by tile, R rows x 4, 3, 2 or 1 vectors, the column tail the masked last vector of the last tile, with A's
+    /// values broadcast where they lie (a row stride apart in InputGradient's dy, adjacent in WeightGradient's); the last,
+    /// partial block of rows first copies its A values p-major into the workspace, its last row repeated. Each element gets
+    /// exactly the operations the tiled kernel gives it (a chain of T.MulAdd per column over the chunk, tail columns
+    /// included, chunk partials added in order, the epilogue after the last chunk), so the two give the same bits and either
+    /// may compute any block of rows or of dW's outputs. Holds the <see cref="Workspace"/> throughout.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void NarrowOuter<T, TVec, TEpi>(ref float a, nint sm, nint sp, ref float b, ref float c, int M, int N, int P, bool accumulate,
@@ -120,9 +120,8 @@ internal static partial class Gemm
     private static void ConsiderHeight<T>(int h, int M, int vectors, long steps, ref int best, ref long bestCost)
     {
         int vw = NarrowWidth(h, NarrowAccumulators<T>());
-        // Tiles of vw vectors, then (when vw > 2) 2-vector tiles, then 1-vector ones: together they cover every vector once.
-        int rest = vectors % vw;
-        int tiles = vectors / vw + (vw > 2 ? rest / 2 + rest % 2 : rest);
+        // Tiles of vw vectors, then one of the vectors left (the column tail counted as a vector).
+        int tiles = (vectors + vw - 1) / vw;
         long cost = (M + h - 1) / h * (steps * h * vectors + (long)NarrowTileOverhead * tiles);
         if (cost < bestCost) (best, bestCost) = (h, cost);
     }
@@ -171,19 +170,18 @@ internal static partial class Gemm
         for (int n0 = 0; n0 < N; n0 += nb)
         {
             int nn = Math.Min(nb, N - n0);
-            // The widest tiles the accumulators allow at this height (NarrowWidth), then 2-vector tiles (where they fit) and
-            // 1-vector tiles, then the masked tail.
+            // The widest tiles the accumulators allow at this height (NarrowWidth), then one narrower tile for the vectors
+            // left; the column tail is the last vector of the last tile, masked.
             int vw = NarrowWidth(R, NarrowAccumulators<T>());
-            int end4 = vw > 2 ? nn / (vw * w) * (vw * w) : 0;
-            int end2 = vw > 1 ? end4 + (nn - end4) / (2 * w) * (2 * w) : end4;
-            int end1 = nn / w * w;
-            int tail = nn - end1;
-            int g4 = end4 / (vw * w), g2 = (end2 - end4) / (2 * w), g1 = (end1 - end2) / w;
+            int tail = nn % w;
+            int vectors = (nn + w - 1) / w;
+            int last = vectors % vw == 0 && tail > 0 ? vw : vectors % vw;
+            int wide = (vectors - last) / vw;
             int full = M / R, m0 = full * R;
             for (int p0 = 0; p0 < P; p0 += chunk)
             {
                 int pn = Math.Min(chunk, P - p0);
-                var pass = new NarrowPass(pn, accumulate || p0 > 0, fused && p0 + pn == P, g4, g2, g1, end4, end2, end1, tail);
+                var pass = new NarrowPass(pn, accumulate || p0 > 0, fused && p0 + pn == P, wide, last, tail);
                 ref float bp = ref Unsafe.Add(ref b, p0 * ldn + n0);
                 if (copyB)
                 {
@@ -213,12 +211,13 @@ internal static partial class Gemm
     }
 
     /// <summary>One chunk of one column block of <see cref="NarrowRowBlocks"/>: the reduction steps, the store mode, and the
-    /// column groups (counts of 4-, 2- and 1-vector tiles, where each ends, and the masked tail).</summary>
-    private readonly record struct NarrowPass(int Pn, bool Add, bool Final, int G4, int G2, int G1, int End4, int End2, int End1, int Tail);
+    /// column tiles (how many of the widest, the vectors of the last one, and the lanes of its masked last vector, 0 if whole).</summary>
+    private readonly record struct NarrowPass(int Pn, bool Add, bool Final, int Wide, int Last, int Tail);
 
     /// <summary>
-    /// <paramref name="blocks"/> row blocks of R rows (A from a + t * ablock) across the columns of one pass: the widest (4- or
-    /// 3-vector), 2- and 1-vector tiles, then the masked tail; only the first <paramref name="rows"/> rows of each block are stored.
+    /// <paramref name="blocks"/> row blocks of R rows (A from a + t * ablock) across the columns of one pass: the widest tiles
+    /// (<see cref="NarrowWidth"/> vectors), then one tile of the vectors left, its last vector the masked column tail when
+    /// there is one; only the first <paramref name="rows"/> rows of each block are stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void NarrowColumns<T, TVec, TEpi, TRows, TLayout>(ref float a, nint arow, nint astep, nint ablock, int blocks, ref float b,
@@ -226,38 +225,48 @@ internal static partial class Gemm
         where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
         where TLayout : struct, IConstant
     {
-        int R = TRows.Value;
-        int vw = NarrowWidth(R, NarrowAccumulators<T>());
-        if (s.G4 > 0 && vw == 4)
-            NarrowTiles<T, TVec, TRows, Vectors4, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn,
-                rows, s.Pn, s.G4, s.Add, s.Final, epi);
-        else if (s.G4 > 0 && vw == 3)
-            NarrowTiles<T, TVec, TRows, Vectors3, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn,
-                rows, s.Pn, s.G4, s.Add, s.Final, epi);
-        if (s.G2 > 0)
-            NarrowTiles<T, TVec, TRows, Vectors2, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End4), ldb,
-                ref Unsafe.Add(ref c, s.End4), ref Unsafe.Add(ref y, s.End4), ldn, rows, s.Pn, s.G2, s.Add, s.Final, epi);
-        if (s.G1 > 0)
-            NarrowTiles<T, TVec, TRows, Vectors1, TLayout, TEpi>(ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, s.End2), ldb,
-                ref Unsafe.Add(ref c, s.End2), ref Unsafe.Add(ref y, s.End2), ldn, rows, s.Pn, s.G1, s.Add, s.Final, epi);
-        if (s.Tail == 0)
+        int vw = NarrowWidth(TRows.Value, NarrowAccumulators<T>());
+        if (s.Wide > 0)
+            NarrowTilesOf<T, TVec, TEpi, TRows, TLayout, WholeLast>(vw, ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn, rows,
+                s.Wide, s, epi);
+        if (s.Last == 0)
             return;
-        for (int t = 0; t < blocks; t++)
-        {
-            ref float cn = ref Unsafe.Add(ref c, t * R * ldn + s.End1);
-            ref float yn = ref Unsafe.Add(ref y, t * R * ldn + s.End1);
-            NarrowTail<T, TVec, TRows>(ref Unsafe.Add(ref a, t * ablock), arow, astep, ref Unsafe.Add(ref b, s.End1), ldb, ref cn, ldn,
-                rows, s.Pn, s.Add, s.Tail);
-            if (s.Final)
-                for (int m = 0; m < rows; m++)
-                    EpilogueTail<T, TVec, TEpi>(ref Unsafe.Add(ref cn, m * ldn), ref Unsafe.Add(ref yn, m * ldn), s.Tail, epi);
-        }
+        nint n = s.Wide * vw * T.Width;
+        if (s.Tail > 0)
+            NarrowTilesOf<T, TVec, TEpi, TRows, TLayout, MaskedLast>(s.Last, ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, n), ldb,
+                ref Unsafe.Add(ref c, n), ref Unsafe.Add(ref y, n), ldn, rows, 1, s, epi);
+        else
+            NarrowTilesOf<T, TVec, TEpi, TRows, TLayout, WholeLast>(s.Last, ref a, arow, astep, ablock, blocks, ref Unsafe.Add(ref b, n), ldb,
+                ref Unsafe.Add(ref c, n), ref Unsafe.Add(ref y, n), ldn, rows, 1, s, epi);
+    }
+
+    /// <summary><see cref="NarrowTiles"/> at a tile width of <paramref name="vectors"/> (1 to 4, within the path's accumulators at
+    /// height TRows.Value): <paramref name="groups"/> tiles side by side.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void NarrowTilesOf<T, TVec, TEpi, TRows, TLayout, TLast>(int vectors, ref float a, nint arow, nint astep, nint ablock,
+        int blocks, ref float b, nint ldb, ref float c, ref float y, nint ldn, int rows, int groups, NarrowPass s, TEpi epi)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TEpi : struct, IBinaryOp where TRows : struct, IConstant
+        where TLayout : struct, IConstant where TLast : struct, IConstant
+    {
+        // Only the widths that fit: a width the accumulators cannot hold at this height is never asked for, and is not compiled.
+        int vw = NarrowWidth(TRows.Value, NarrowAccumulators<T>());
+        if (vectors == 4 && vw >= 4)
+            NarrowTiles<T, TVec, TRows, Vectors4, TLayout, TEpi, TLast>(ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn,
+                rows, s.Pn, groups, s.Add, s.Final, epi, s.Tail);
+        else if (vectors == 3 && vw >= 3)
+            NarrowTiles<T, TVec, TRows, Vectors3, TLayout, TEpi, TLast>(ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn,
+                rows, s.Pn, groups, s.Add, s.Final, epi, s.Tail);
+        else if (vectors == 2 && vw >= 2)
+            NarrowTiles<T, TVec, TRows, Vectors2, TLayout, TEpi, TLast>(ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn,
+                rows, s.Pn, groups, s.Add, s.Final, epi, s.Tail);
+        else
+            NarrowTiles<T, TVec, TRows, Vectors1, TLayout, TEpi, TLast>(ref a, arow, astep, ablock, blocks, ref b, ldb, ref c, ref y, ldn,
+                rows, s.Pn, groups, s.Add, s.Final, epi, s.Tail);
     }
 
     /// <summary>
-    /// P == 1 (WeightGradient of one sample: dw = dy^T x, a rank-1 update): C[m, n] = A(m, 0) B[0, n], each vector a
-    /// multiply-add onto zero (the one step of a tiled chain) and the tail lanes a product added to zero, so the bits are the
-    /// tiles'. No tiling, packing or blocking to set up: a C that stays in L1 goes column-major over 4-vector groups
+    /// P == 1 (WeightGradient of one sample: dw = dy^T x, a rank-1 update): C[m, n] = A(m, 0) B[0, n], each vector (the
+    /// tail's masked) a multiply-add onto zero, the one step of a tiled chain, so the bits are the tiles'. No tiling, packing or blocking to set up: a C that stays in L1 goes column-major over 4-vector groups
     /// (<see cref="NarrowRank1Columns"/>: each group of B loaded once into registers, every row of C written with it); a
     /// larger one row after row (<see cref="NarrowRank1Rows"/>), one sequential stream of stores. Column groups wrote a C of
     /// 1024 x 1024 in pieces 4 KiB apart, revisiting every row once per group: 4 (Avx512) to 8 (Avx2) times slower than
@@ -305,7 +314,7 @@ internal static partial class Gemm
             for (; n < end1; n += w)
                 StoreC1<T, TVec>(ref Unsafe.Add(ref cm, n), T.MulAdd(s, T.Load(ref Unsafe.Add(ref b, n)), T.Zero), accumulate);
             if (tail > 0)
-                NarrowStoreFirst<T, TVec>(ref Unsafe.Add(ref cm, end1), T.Add(T.Zero, T.Multiply(s, bt)), accumulate, tail);
+                NarrowStoreFirst<T, TVec>(ref Unsafe.Add(ref cm, end1), T.MulAdd(s, bt, T.Zero), accumulate, tail);
             cm = ref Unsafe.Add(ref cm, (nint)N);
         }
     }
@@ -349,7 +358,7 @@ internal static partial class Gemm
             ref float cn = ref Unsafe.Add(ref c, n);
             for (int m = 0; m < M; m++)
             {
-                NarrowStoreFirst<T, TVec>(ref cn, T.Add(T.Zero, T.Multiply(T.Splat(Unsafe.Add(ref a, m * sm)), b0)), accumulate, tail);
+                NarrowStoreFirst<T, TVec>(ref cn, T.MulAdd(T.Splat(Unsafe.Add(ref a, m * sm)), b0, T.Zero), accumulate, tail);
                 cn = ref Unsafe.Add(ref cn, ldc);
             }
         }

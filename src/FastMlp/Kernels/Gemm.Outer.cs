@@ -188,10 +188,9 @@ internal static partial class Gemm
 
     /// <summary>
     /// The last <paramref name="count"/> (&lt; Width) columns of an A block's tiles (TRows.Value = T.TileRows rows each), each
-    /// element summed from zero over the chunk with a product rounded and then added (not fused), then stored or added to C:
-    /// lane-wise in masked vectors (<see cref="MaskedTail"/>, a tile's rows side by side) where a scalar loop summed one
-    /// element at a time, each sum a chain of dependent adds (on Avx512, the 8 tail columns of a 256 x 1000 x 1024 weight
-    /// gradient took 40 % of it). The same operations in the same order, so the same bits.
+    /// element a chain of T.MulAdd from zero over the chunk, then stored or added to C, as the narrow kernel sums its masked
+    /// last vector: lane-wise in masked vectors (<see cref="MaskedTail"/>, a tile's rows side by side; a scalar loop, one
+    /// element at a time, took 40 % of an Avx512 weight gradient of 256 x 1000 x 1024 for its 8 tail columns).
     /// </summary>
     private static void OuterColumnTail<T, TVec, TRows>(ref float pa, nint tileSize, int tiles, int mb, ref float b, nint ldb, ref float c,
         int pn, bool add, int count)
@@ -293,14 +292,8 @@ internal static partial class Gemm
                 }
                 StoreC1<T, TVec>(ref Unsafe.Add(ref c, n), c0, add);
             }
-            for (; n < N; n++)
-            {
-                float sum = 0f;
-                for (int p = 0; p < pn; p++)
-                    sum += Unsafe.Add(ref ap, p * sp) * Unsafe.Add(ref bp, (nint)p * N + n);
-                ref float cn = ref Unsafe.Add(ref c, n);
-                cn = add ? cn + sum : sum;
-            }
+            if (n < N)
+                MaskedTail<T, TVec, Rows1>(ref ap, 0, sp, ref Unsafe.Add(ref bp, n), N, ref Unsafe.Add(ref c, n), 0, 1, pn, add, N - n);
         }
     }
 }

@@ -48,8 +48,8 @@ namespace FastMlp.Kernels;
 /// go to a kernel without B packing (Gemm.Narrow.cs, tiles in
 /// Gemm.NarrowTiles.cs): tiles sized to the accumulators the path leaves free (Avx512: 4-6 rows x 4 vectors, 8 x 3 or up
 /// to 10 x 2; Avx2: 4 x 3, 5-6 x 2 or up to 10 x 1) chosen by shape, A broadcast from dy where it lies, B read in place
-/// in L2-sized column blocks (on Avx2 copied to a padded stride when its rows are 4 KiB apart), the column tail in
-/// masked vectors with the scalar tail's unfused operations. Each
+/// in L2-sized column blocks (on Avx2 copied to a padded stride when its rows are 4 KiB apart), the column tail the
+/// masked last vector of the last tile. Each
 /// result element is summed over the reduction in order, chunk partials added to it in order, whatever the tile or the
 /// kernel, so a block of rows (or of dW's output rows) computed alone equals the whole bitwise.
 /// </para>

@@ -123,6 +123,20 @@ internal static class VectorMath
         fixed (float* p = &x) return Avx512F.MaskLoad(p, mask, Vector512.Create(pad));
     }
 
+    /// <summary>x's lanes where <paramref name="mask"/> is set (all bits), zero in the others; nothing is read where it is clear.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<float> LoadMasked(ref float x, Vector256<float> mask)
+    {
+        fixed (float* p = &x) return Avx.MaskLoad(p, mask);
+    }
+
+    /// <summary>x's lanes where <paramref name="mask"/> is set (all bits), zero in the others; nothing is read where it is clear.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<float> LoadMasked(ref float x, Vector512<float> mask)
+    {
+        fixed (float* p = &x) return Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+    }
+
     /// <summary>Lanes 0..n-1 of v to y[0..n) (0 &lt; n &lt;= 4); nothing past y[n - 1] is written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void StoreRow128(Vector128<float> v, ref float y, int n)

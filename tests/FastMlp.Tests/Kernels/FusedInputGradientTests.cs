@@ -36,9 +36,12 @@ public class FusedInputGradientTests
         yield return (100, 67, 20);
         yield return (300, 67, 20);
         yield return (50, 33, 300);
-        // The narrow kernel of Avx512 and Avx2 (Gemm.Narrow.cs): 4/3/2/1-vector groups and a masked tail, partial row tiles, its epilogue
+        // The narrow kernel of Avx512 and Avx2 (Gemm.Narrow.cs): 4/3/2/1-vector tiles, the last one's last vector the masked
+        // tail (Avx512: 3 x 16 + 15 in one 4-vector tile, 6 x 16 + 4 in 4 + 3 vectors), partial row tiles, its epilogue
         // after the last of three chunks, and the 10-output layer shapes it was written for.
         yield return (40, 37, 300);
+        yield return (8, 63, 20);
+        yield return (9, 100, 300);
         yield return (23, 70, 10);
         yield return (301, 64, 33);
         yield return (256, 32, 10);
