@@ -27,14 +27,14 @@ internal static partial class Gemm
     /// <see cref="NoActivationOp"/> for none) is applied to each finished tile in registers, with the element-wise
     /// kernels' vector operator of the path's width (<see cref="IGemmSimd{TVec}.ApplyRows"/>, <see cref="IGemvSimd{TVec}.Apply"/>),
     /// so the stored values equal a plain Forward followed by <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> bitwise.
-    /// Short rows (<see cref="ShortRowsMaxInputs"/>) go to <see cref="ShortRowsForward"/>.
+    /// Short rows (<see cref="UseShortRows"/>) go to <see cref="ShortRowsForward"/>.
     /// </summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotForward<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs, int outputs, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
-        if (inputs > 0 && inputs < ShortRowsMaxInputs<T, TVec>())
+        if (UseShortRows<T, TVec>(rows, inputs, outputs))
         {
             ShortRowsForward<T, TVec, TOp>(ref x, ref w, ref b, ref y, rows, inputs, outputs, op);
             return;

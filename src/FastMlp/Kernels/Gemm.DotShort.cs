@@ -2,20 +2,22 @@ using System.Runtime.CompilerServices;
 
 namespace FastMlp.Kernels;
 
-// The batched Forward of layers with fewer inputs than a vector holds (tabular data, the first layer of a small network).
+// The batched Forward of layers with short rows: fewer inputs than a vector holds (tabular data, the first layer of a small
+// network), or a few vectors of them.
 internal static partial class Gemm
 {
     /// <summary>
-    /// Forward of short rows (<see cref="ShortRowsMaxInputs"/>). When a row of X is shorter than one vector (0 &lt; inputs
+    /// Forward of short rows (<see cref="UseShortRows"/>). When a row of X is shorter than one vector (0 &lt; inputs
     /// &lt; T.Width), every output of the dot kernels is all scalar tail, +0 (the empty vector part) plus x[k] w[o, k] for k
-    /// in order, each product rounded and then added, then the bias added, which the 4-output tiles computed four outputs at a time in scalar registers after reducing
-    /// accumulators that were all zero (a 32 x 10 x 100 forward on Avx512 ran at 25 GFLOP/s, 0.37x OpenBLAS). Here W is
-    /// copied transposed into the workspace (inputs rows of the outputs, zero-padded to whole vectors) and each row of X
-    /// multiplies it as broadcasts, one vector of outputs per lane group, with the same operations lane by lane: the same
-    /// bits as <see cref="Gemv"/> and the dot tiles. Each W^T vector meets 4 rows (2 on Avx2 and the 4-float paths) and each
-    /// broadcast 4 vectors; the activation, if any, is applied in registers with the path's element-wise operator. Rows of
-    /// one whole vector and a tail (on the 8- and 4-float paths) go one row and one vector of outputs at a time through
-    /// <see cref="ShortVectorRow"/>, which adds the vector's products in T.Sum's tree.
+    /// in order, each product rounded and then added, then the bias added, which the 4-output tiles computed four outputs
+    /// at a time in scalar registers after reducing accumulators that were all zero (a 32 x 10 x 100 forward on Avx512 ran
+    /// at 25 GFLOP/s, 0.37x OpenBLAS). Here W is copied transposed into the workspace (inputs rows of the outputs,
+    /// zero-padded to whole vectors) and each row of X multiplies it as broadcasts, one vector of outputs per lane group,
+    /// with the same operations lane by lane: the same bits as <see cref="Gemv"/> and the dot tiles. Each W^T vector meets
+    /// 4 rows (2 on Avx2 and the 4-float paths) and each broadcast 4 vectors; the activation, if any, is applied in
+    /// registers with the path's element-wise operator. Longer rows go 2 rows by 2 vectors of outputs at a time through
+    /// <see cref="ShortTreeTile"/>, rows of exactly one vector on the 8- and 4-float paths one row and one vector at a time
+    /// through <see cref="ShortVectorRow"/>; both add the lanes' products in T.Sum's tree.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ShortRowsForward<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int rows, int inputs,
@@ -46,13 +48,25 @@ internal static partial class Gemm
                 Unsafe.Add(ref bias, o) = o < count ? Unsafe.Add(ref b, o0 + o) : 0f;
             int groups = stride / width;
             ref float yb = ref Unsafe.Add(ref y, o0);
-            if (inputs >= width)
+            if (inputs == width && width < 16)
             {
-                // One whole vector of inputs: its products summed in the tree of T.Sum, one row and one vector at a time.
+                // One vector of inputs: its products summed in the tree of T.Sum, one row and one vector at a time.
                 for (int row = 0; row < rows; row++)
                     for (int v = 0; v < groups; v++)
-                        ShortVectorRow<T, TVec, TOp>(ref Unsafe.Add(ref x, (nint)row * inputs), inputs, ref wt, stride, v * width,
+                        ShortVectorRow<T, TVec, TOp>(ref Unsafe.Add(ref x, (nint)row * inputs), ref wt, stride, v * width,
                             ref Unsafe.Add(ref yb, (nint)row * outputs), count, op);
+                continue;
+            }
+            if (inputs >= width)
+            {
+                // Whole vectors and maybe a tail: 2 rows by 2 vectors of outputs at a time (ShortTreeTile).
+                int r2 = 0;
+                for (; r2 + 2 <= rows; r2 += 2)
+                    ShortTreeRows<T, TVec, TOp, Rows2>(ref Unsafe.Add(ref x, (nint)r2 * inputs), inputs, ref wt, stride, groups,
+                        ref Unsafe.Add(ref yb, (nint)r2 * outputs), outputs, count, op);
+                if (r2 < rows)
+                    ShortTreeRows<T, TVec, TOp, Rows1>(ref Unsafe.Add(ref x, (nint)r2 * inputs), inputs, ref wt, stride, groups,
+                        ref Unsafe.Add(ref yb, (nint)r2 * outputs), outputs, count, op);
                 continue;
             }
             // Tiles of 4 rows (2 on Avx2 and the 4-float paths) by 4 vectors of outputs: each product's add waits on the
@@ -142,26 +156,34 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// Rows of fewer inputs than this go to <see cref="ShortRowsForward"/>: less than one vector on Avx512, less than two on
-    /// the other paths. Measured on Zen 5 (alternating processes, in-process ratio to OpenBLAS), rows of one vector and a
-    /// tail: Avx2 forwards of 10-13 inputs 0.16-0.21 -> 0.56-0.61x (256x10x100 10 -> 40 GFLOP/s), Vector128 of 5-7 inputs
-    /// 0.10-0.16 -> 0.26-0.34x; on Avx512 (16-31 inputs) the one-row tree was no faster than the wide dot tile, and slower
-    /// at batch 32 (32x20x100 0.59-0.67 -> 0.41-0.44x).
+    /// Whether <see cref="DotForward"/> hands a product to <see cref="ShortRowsForward"/>: rows of fewer inputs than a vector
+    /// on every path, rows of one vector and a tail on the 8- and 4-float paths, and on Avx512 rows of 16-47 inputs when
+    /// enough rows share the transposed W (at least <see cref="ShortTreeMinRows"/>) and it has 2 vectors of outputs or more.
+    /// Measured on Zen 5 (alternating processes or one process, ratios to OpenBLAS or to the dot tiles): Avx2 forwards of
+    /// 10-13 inputs 0.16-0.21 -> 0.56-0.61x OpenBLAS, Vector128 of 5-7 inputs 0.10-0.16 -> 0.26-0.34x; Avx512 at 256 rows
+    /// and 32-256 outputs 1.0-1.47x the wide dot tile (256 x 32 x 32 121 -> 140 GFLOP/s, 256 x 24 x 256 75 -> 109), at
+    /// 128 rows 0.91-1.39x, at 64 rows 0.76-1.22x, with 8-16 outputs 0.40-0.77x (one vector of outputs per tile).
     /// </summary>
-    private static int ShortRowsMaxInputs<T, TVec>() where T : struct, IGemmSimd<TVec> where TVec : struct =>
-        T.Width == 16 ? T.Width : 2 * T.Width;
+    private static bool UseShortRows<T, TVec>(int rows, int inputs, int outputs) where T : struct, IGemmSimd<TVec> where TVec : struct
+    {
+        int width = T.Width;
+        if (width == 16)
+            return inputs > 0 && (inputs < width || inputs < 3 * width && rows >= ShortTreeMinRows && outputs >= 2 * width);
+        return inputs > 0 && inputs < 2 * width;
+    }
+
+    /// <summary>Rows from which Avx512 forwards of 16-47 inputs go to <see cref="ShortRowsForward"/> (<see cref="UseShortRows"/>).</summary>
+    private const int ShortTreeMinRows = 128;
 
     /// <summary>
-    /// One row's vector of outputs from column <paramref name="o"/> when the row holds one whole vector of inputs and a
-    /// tail (T.Width &lt;= inputs &lt; 2 T.Width): the dot kernels' accumulator lane j holds the fused product of input j
-    /// (a multiply-add onto zero), T.Sum adds the lanes in its tree (pairs, pairs of pairs within each 128-bit lane, then
-    /// the lanes: (0 + 1) on 8-float vectors, (0 + 1) + (2 + 3) on 16-float ones), then the tail inputs are multiplied and
-    /// added one by one and the bias added. Here lane o of each product vector is that product for output o, and the same
-    /// additions in the same order give the same bits for every output at once, without horizontal shuffles.
+    /// One row's vector of outputs from column <paramref name="o"/> when the row holds exactly one vector of inputs (the 8-
+    /// and 4-float paths; 2 x 2 tree tiles measured 7-32 % slower there): the dot kernels' accumulator lane j holds the fused
+    /// product of input j (a multiply-add onto zero), T.Sum adds the lanes in its tree (<see cref="ShortTreeTile"/>), then
+    /// the bias is added. Here lane o of each product vector is that product for output o, and the same additions in the
+    /// same order give the same bits for every output at once, without horizontal shuffles.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ShortVectorRow<T, TVec, TOp>(ref float xr, int inputs, ref float wt, int stride, int o, ref float yr, int count,
-        TOp op)
+    private static void ShortVectorRow<T, TVec, TOp>(ref float xr, ref float wt, int stride, int o, ref float yr, int count, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
     {
         int width = T.Width;
@@ -171,9 +193,7 @@ internal static partial class Gemm
             s = T.Add(s, ShortQuad<T, TVec>(ref xr, ref w0, stride, 4));
         if (width == 16)
             s = T.Add(s, T.Add(ShortQuad<T, TVec>(ref xr, ref w0, stride, 8), ShortQuad<T, TVec>(ref xr, ref w0, stride, 12)));
-        for (int k = width; k < inputs; k++)
-            s = T.Add(s, T.Multiply(T.Splat(Unsafe.Add(ref xr, k)), T.Load(ref Unsafe.Add(ref w0, k * stride))));
-        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref w0, inputs * stride)), s), ref yr, o, count, op);
+        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref w0, width * stride)), s), ref yr, o, count, op);
     }
 
     /// <summary>
@@ -188,6 +208,130 @@ internal static partial class Gemm
         TVec p2 = T.MulAdd(T.Splat(Unsafe.Add(ref xr, j + 2)), T.Load(ref Unsafe.Add(ref w0, (j + 2) * stride)), T.Zero);
         TVec p3 = T.MulAdd(T.Splat(Unsafe.Add(ref xr, j + 3)), T.Load(ref Unsafe.Add(ref w0, (j + 3) * stride)), T.Zero);
         return T.Add(T.Add(p0, p1), T.Add(p2, p3));
+    }
+
+    /// <summary>TRows.Value rows of <see cref="ShortRowsForward"/> with 1 or 2 whole vectors of inputs and maybe a tail
+    /// (<see cref="UseShortRows"/>): every vector of outputs, 2 at a time, then one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ShortTreeRows<T, TVec, TOp, TRows>(ref float xr, int inputs, ref float wt, int stride, int groups, ref float yr,
+        int ldy, int count, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp where TRows : struct, IConstant
+    {
+        if (inputs < 2 * T.Width)
+            ShortTreeRows<T, TVec, TOp, TRows, Rows1>(ref xr, inputs, ref wt, stride, groups, ref yr, ldy, count, op);
+        else
+            ShortTreeRows<T, TVec, TOp, TRows, Rows2>(ref xr, inputs, ref wt, stride, groups, ref yr, ldy, count, op);
+    }
+
+    /// <summary><see cref="ShortTreeRows{T, TVec, TOp, TRows}"/> for TWhole.Value whole vectors of inputs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ShortTreeRows<T, TVec, TOp, TRows, TWhole>(ref float xr, int inputs, ref float wt, int stride, int groups, ref float yr,
+        int ldy, int count, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp where TRows : struct, IConstant
+        where TWhole : struct, IConstant
+    {
+        int v = 0;
+        for (; v + 2 <= groups; v += 2)
+            ShortTreeTile<T, TVec, TOp, TRows, Vectors2, TWhole>(ref xr, inputs, ref wt, stride, v * T.Width, ref yr, ldy, count, op);
+        if (v < groups)
+            ShortTreeTile<T, TVec, TOp, TRows, Vectors1, TWhole>(ref xr, inputs, ref wt, stride, v * T.Width, ref yr, ldy, count, op);
+    }
+
+    /// <summary>
+    /// TRows.Value (1 or 2) rows by TVectors.Value (1 or 2) vectors of outputs from column <paramref name="o"/> of the
+    /// transposed W, for rows of TWhole.Value whole vectors of inputs and a tail: the dot kernels' accumulator lane j holds
+    /// the chain of fused products of inputs j, j + Width, ... (from zero, in order), T.Sum adds the lanes in a balanced
+    /// tree (pairs, pairs of pairs within each 128-bit lane, then the lanes: (0 + 1) on 8-float vectors, (0 + 1) + (2 + 3)
+    /// on 16-float ones), then the tail inputs are multiplied and added one by one and the bias added. Here lane o of a
+    /// chain is that chain for output o, two lanes' chains at a time, added into the tree as a binary counter (q holds
+    /// the first pair of a quad, h the first quad of 8 lanes, g the first 8 of 16): the same additions in the same order,
+    /// so the same bits, for every output at once and without the horizontal shuffles of the dot tiles (as many as
+    /// their multiply-adds on rows of 1-2 vectors).
+    /// </summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ShortTreeTile<T, TVec, TOp, TRows, TVectors, TWhole>(ref float xr, int inputs, ref float wt, int stride, int o,
+        ref float yr, int ldy, int count, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp where TRows : struct, IConstant
+        where TVectors : struct, IConstant where TWhole : struct, IConstant
+    {
+        int width = T.Width;
+        bool two = TVectors.Value == 2, tall = TRows.Value > 1;
+        ref float w0 = ref Unsafe.Add(ref wt, o);
+        nint ws = stride, vs = (nint)width * stride;
+        TVec qa0 = T.Zero, qa1 = T.Zero, qb0 = T.Zero, qb1 = T.Zero, ha0 = T.Zero, ha1 = T.Zero, hb0 = T.Zero, hb1 = T.Zero;
+        TVec ga0 = T.Zero, ga1 = T.Zero, gb0 = T.Zero, gb1 = T.Zero;
+        ref float wj = ref w0;
+        ref float xa = ref xr;
+        ref float xb = ref Unsafe.Add(ref xr, inputs);
+        for (int j = 0; j < width; j += 2)
+        {
+            TVec pa0 = T.Zero, pa1 = T.Zero, pb0 = T.Zero, pb1 = T.Zero, ca0 = T.Zero, ca1 = T.Zero, cb0 = T.Zero, cb1 = T.Zero;
+            ref float wu = ref wj;
+            for (int u = 0; u < TWhole.Value; u++)
+            {
+                ref float wn = ref Unsafe.Add(ref wu, ws);
+                TVec w00 = T.Load(ref wu), w01 = two ? T.Load(ref Unsafe.Add(ref wu, width)) : T.Zero;
+                TVec w10 = T.Load(ref wn), w11 = two ? T.Load(ref Unsafe.Add(ref wn, width)) : T.Zero;
+                TVec x0 = T.Splat(Unsafe.Add(ref xa, u * width)), x1 = T.Splat(Unsafe.Add(ref xa, u * width + 1));
+                pa0 = T.MulAdd(x0, w00, pa0);
+                ca0 = T.MulAdd(x1, w10, ca0);
+                if (two) { pa1 = T.MulAdd(x0, w01, pa1); ca1 = T.MulAdd(x1, w11, ca1); }
+                if (tall)
+                {
+                    TVec y0 = T.Splat(Unsafe.Add(ref xb, u * width)), y1 = T.Splat(Unsafe.Add(ref xb, u * width + 1));
+                    pb0 = T.MulAdd(y0, w00, pb0);
+                    cb0 = T.MulAdd(y1, w10, cb0);
+                    if (two) { pb1 = T.MulAdd(y0, w01, pb1); cb1 = T.MulAdd(y1, w11, cb1); }
+                }
+                wu = ref Unsafe.Add(ref wu, vs);
+            }
+            wj = ref Unsafe.Add(ref wj, 2 * ws);
+            xa = ref Unsafe.Add(ref xa, 2);
+            xb = ref Unsafe.Add(ref xb, 2);
+            pa0 = T.Add(pa0, ca0); pa1 = T.Add(pa1, ca1); pb0 = T.Add(pb0, cb0); pb1 = T.Add(pb1, cb1);
+            if ((j & 2) == 0)
+            {
+                qa0 = pa0; qa1 = pa1; qb0 = pb0; qb1 = pb1;
+                continue;
+            }
+            qa0 = T.Add(qa0, pa0); qa1 = T.Add(qa1, pa1); qb0 = T.Add(qb0, pb0); qb1 = T.Add(qb1, pb1);
+            if (width == 4 || (j & 4) == 0)
+            {
+                ha0 = qa0; ha1 = qa1; hb0 = qb0; hb1 = qb1;
+                continue;
+            }
+            ha0 = T.Add(ha0, qa0); ha1 = T.Add(ha1, qa1); hb0 = T.Add(hb0, qb0); hb1 = T.Add(hb1, qb1);
+            if (width == 8 || (j & 8) == 0)
+            {
+                ga0 = ha0; ga1 = ha1; gb0 = hb0; gb1 = hb1;
+                continue;
+            }
+            ga0 = T.Add(ga0, ha0); ga1 = T.Add(ga1, ha1); gb0 = T.Add(gb0, hb0); gb1 = T.Add(gb1, hb1);
+        }
+        TVec a0 = width == 4 ? ha0 : ga0, a1 = width == 4 ? ha1 : ga1, b0 = width == 4 ? hb0 : gb0, b1 = width == 4 ? hb1 : gb1;
+        for (int k = TWhole.Value * width; k < inputs; k++)
+        {
+            ref float wk = ref Unsafe.Add(ref w0, k * ws);
+            TVec wv0 = T.Load(ref wk), wv1 = two ? T.Load(ref Unsafe.Add(ref wk, width)) : T.Zero;
+            TVec x0 = T.Splat(Unsafe.Add(ref xr, k));
+            a0 = T.Add(a0, T.Multiply(x0, wv0));
+            if (two) a1 = T.Add(a1, T.Multiply(x0, wv1));
+            if (tall)
+            {
+                TVec x1 = T.Splat(Unsafe.Add(ref xr, inputs + k));
+                b0 = T.Add(b0, T.Multiply(x1, wv0));
+                if (two) b1 = T.Add(b1, T.Multiply(x1, wv1));
+            }
+        }
+        ref float bias = ref Unsafe.Add(ref w0, inputs * ws);
+        ShortStore<T, TVec, TOp>(T.Add(T.Load(ref bias), a0), ref yr, o, count, op);
+        if (two) ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, width)), a1), ref yr, o + width, count, op);
+        if (tall)
+        {
+            ShortStore<T, TVec, TOp>(T.Add(T.Load(ref bias), b0), ref Unsafe.Add(ref yr, ldy), o, count, op);
+            if (two) ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, width)), b1), ref Unsafe.Add(ref yr, ldy), o + width, count, op);
+        }
     }
 
     /// <summary>A row's 1 or 4 vectors of outputs from column <paramref name="o"/> of a block of <paramref name="count"/>: bias + sum,

@@ -38,6 +38,8 @@ public class FusedForwardTests
         for (int i = 0; i < 12; i++)
             yield return (rnd.Next(1, 40), rnd.Next(1, 90), rnd.Next(1, 40));
         yield return (67, 100, 37);
+        // Avx512's short-row tree tiles (from 128 rows, 16-47 inputs, 2 vectors of outputs or more) and their epilogue.
+        yield return (130, 24, 40);
     }
 
     /// <summary>Uniform in [-scale, scale]: large enough that the sums reach the saturated and clamped ranges of the activations.</summary>
