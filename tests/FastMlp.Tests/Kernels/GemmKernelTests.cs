@@ -335,10 +335,17 @@ public class GemmKernelTests
         float[] x = Random(rows * inputs, 1), w = Random(outputs * inputs, 2), b = Random(outputs, 3);
         float[] y = new float[rows * outputs], dx = new float[rows * inputs], dw = new float[outputs * inputs], db = new float[outputs];
         float[] x1 = x.AsSpan(0, inputs).ToArray(), y1 = new float[outputs];
+        // Short-row forwards of 130 rows (the transposed W in the workspace): 6, 12 and 20 inputs take the broadcast and
+        // tree tiles on every path that has them.
+        int[] shortInputs = [6, 12, 20];
+        float[][] xs = shortInputs.Select(n => Random(130 * n, n)).ToArray(), ws = shortInputs.Select(n => Random(40 * n, n + 1)).ToArray();
+        float[] bs = Random(40, 6), ys = new float[130 * 40];
         void Calls()
         {
             Forward(path, x, w, b, y, rows, inputs, outputs);
             Forward(path, x1, w, b, y1, 1, inputs, outputs);
+            for (int k = 0; k < shortInputs.Length; k++)
+                Forward(path, xs[k], ws[k], bs, ys, 130, shortInputs[k], 40);
             InputGradient(path, y, w, dx, rows, inputs, outputs);
             WeightGradient(path, y, x, dw, db, rows, inputs, outputs, acc: false);
             WeightGradient(path, y, x, dw, db, rows, inputs, outputs, acc: true);
