@@ -40,7 +40,7 @@ internal static partial class Gemm
             return;
         }
         int fr = T.DotRows;
-        bool wide = UseWideTile<T, TVec>(rows, outputs);
+        bool wide = UseWideTile<T, TVec>(rows, inputs, outputs);
         bool pack;
         int stride, rowBlock;
         WidePlan plan = default;

@@ -95,19 +95,26 @@ internal static partial class Gemm
     /// Whether the batched Forward uses the wide tile: it needs 24 accumulators, 3 X vectors and a W vector live at once,
     /// which only the 32 vector registers of Avx512 hold (16-float vectors: <see cref="IGemmSimd{TVec}.Width"/> is a
     /// JIT-time constant, so the test folds), at least one whole group of 8 outputs, and enough rows
-    /// (<see cref="WideMinRows"/>).
+    /// (<see cref="WideMinRows"/>; rows of at most 2 vectors from <see cref="WideMinRowsShort"/>).
     /// </summary>
-    private static bool UseWideTile<T, TVec>(int rows, int outputs) where T : struct, IGemmSimd<TVec> where TVec : struct =>
-        T.Width == 16 && outputs >= WideCols && rows >= WideMinRows;
+    private static bool UseWideTile<T, TVec>(int rows, int inputs, int outputs) where T : struct, IGemmSimd<TVec> where TVec : struct =>
+        T.Width == 16 && outputs >= WideCols && (rows >= WideMinRows || rows >= WideMinRowsShort && inputs <= 2 * T.Width);
 
     /// <summary>Rows from which the wide tile pays for its W panels (each panel is packed once per X block, for all its rows).</summary>
     /// <remarks>
-    /// Measured on Zen 5 against the 4-output tile (which reads W in place): 2 to 16 rows lost up to half the speed
-    /// (2 x 784 x 256: 47 against 98 GFLOP/s; 16 x 784 x 256: 137 against 160), 18 to 32 rows of 256 x 128 were even
-    /// within the noise, while from 20 rows the short reductions and the narrow layers gained 15-40 % (20 x 1024 x 10,
-    /// 24 x 64 x 32) and 32 x 784 x 256 3 %.
+    /// Measured on Zen 5 (one process, aligned operands) against the 4-output tile, which reads W in place: 2 to 16 rows
+    /// lost up to half the speed (2 x 784 x 256: 47 against 98 GFLOP/s). Since the 4-output tile of whole-vector rows lost
+    /// its scalar-tail call it is the faster up to 40 rows too (32 and 40 rows of 784x256, 256x128, 128x10, 64x32,
+    /// 1024x1024 and 1024x10: 1.02-1.12x the wide tile, 32 x 1024 x 10 154 -> 166 GFLOP/s), level from 48 rows and slower
+    /// from 64 (64 x 1024 x 1024 0.92x), but for rows of 2 vectors (32 x 32 x 32: 0.93x). It matters to training: a batch
+    /// of 256 runs as shards of 32 rows, each of which packed every W again.
     /// </remarks>
-    private const int WideMinRows = 24;
+    private const int WideMinRows = 48;
+
+    /// <summary>Rows from which the wide tile takes rows of at most 2 vectors of inputs (<see cref="UseWideTile"/>): on such
+    /// short reductions its horizontal sums, 8 outputs at a time, cost less than the 4-output tile's (32-48 x 32 x 32:
+    /// 1.08-1.12x it).</summary>
+    private const int WideMinRowsShort = 24;
 
     /// <summary>
     /// Copies a chunk of 8 rows of W, from <paramref name="w"/> at row stride <paramref name="ld"/>, into

@@ -4,7 +4,7 @@ namespace FastMlp.Tests.Kernels;
 
 /// <summary>
 /// The batched Forward at the edges of its tiles and blocks, on every path this machine has: on Avx512 the wide tile
-/// (from 24 rows: 3 rows of X by 8 rows of W from a packed panel, the outputs past the last group of 8 through the
+/// (from 48 rows, 24 for rows of at most 2 vectors: 3 rows of X by 8 rows of W from a packed panel, the outputs past the last group of 8 through the
 /// 4-output tile), X
 /// copied into the workspace or read in place, X blocks of 4 MiB, the reduction in chunks past 1024 inputs; on the other paths the same shapes go through their
 /// 4-output tiles. Every row must equal the one-row GEMV (Predict) bit for bit and the float64 reference within rounding,
@@ -15,12 +15,12 @@ public class ForwardTileEdgeTests
     public static TheoryData<KernelPath> Paths() => GemmKernelTests.Paths();
 
     /// <summary>
-    /// Rows around the 3- and 4-row tiles and the 24 rows from which Avx512 takes the wide tile, outputs around groups of 8
-    /// and 4, inputs around the 16- and 8-float vectors.
+    /// Rows around the 3- and 4-row tiles and the rows from which Avx512 takes the wide tile (24 for rows of at most 2
+    /// vectors, 48 for longer ones), outputs around groups of 8 and 4, inputs around the 16- and 8-float vectors.
     /// </summary>
     private static IEnumerable<(int Rows, int Inputs, int Outputs)> EdgeShapes()
     {
-        foreach (int rows in new[] { 2, 3, 5, 7, 23, 24, 25, 26, 29 })
+        foreach (int rows in new[] { 2, 3, 5, 7, 23, 24, 25, 26, 29, 47, 48, 49, 50 })
             foreach (int outputs in new[] { 7, 8, 9, 12, 15, 16, 17, 23, 24, 25 })
                 foreach (int inputs in new[] { 1, 15, 16, 17, 33, 48 })
                     yield return (rows, inputs, outputs);
