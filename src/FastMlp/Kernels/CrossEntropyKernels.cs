@@ -125,9 +125,18 @@ internal static class CrossEntropyKernels
     private static double LogSumExp<T, TVec>(ReadOnlySpan<float> u, Span<float> scratch)
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {
-        // The maximum exactly as the reference takes it (MathF.Max propagates NaN: a NaN row gives a NaN loss).
-        float max = float.NegativeInfinity;
-        foreach (float v in u) max = MathF.Max(max, v);
+        // The maximum as the reference takes it (MathF.Max propagates NaN: a NaN row gives a NaN loss), in four chains: the
+        // maximum of floats does not depend on the order, and one chain of MathF.Max (about 10 cycles each with its NaN and
+        // signed-zero handling) took half of a 100-logit row.
+        float m0 = float.NegativeInfinity, m1 = m0, m2 = m0, m3 = m0;
+        int n4 = u.Length - u.Length % 4;
+        for (int k = 0; k < n4; k += 4)
+        {
+            m0 = MathF.Max(m0, u[k]); m1 = MathF.Max(m1, u[k + 1]);
+            m2 = MathF.Max(m2, u[k + 2]); m3 = MathF.Max(m3, u[k + 3]);
+        }
+        for (int k = n4; k < u.Length; k++) m0 = MathF.Max(m0, u[k]);
+        float max = MathF.Max(MathF.Max(m0, m1), MathF.Max(m2, m3));
         if (float.IsInfinity(max)) return max;
         int width = T.Width, n = u.Length, j = 0;
         TVec negMax = T.Splat(-max);
@@ -142,9 +151,9 @@ internal static class CrossEntropyKernels
         }
         if (j < n)
         {
-            scratch.Clear();
-            u.Slice(j).CopyTo(scratch);
-            T.Store(T.Apply(new ExpOp(), T.Add(T.Load(ref ps), negMax)), ref ps);
+            // The tail by a masked load (zeros past it, never summed): a copy through the scratch would be a call, across which
+            // the JIT keeps s on the stack, stored and reloaded at every addition (Avx512, 100 logits: 501 ns a row).
+            T.Store(T.Apply(new ExpOp(), T.Add(T.LoadFirst(ref Unsafe.Add(ref pu, j), n - j), negMax)), ref ps);
             for (int k = 0; k < n - j; k++) s += Unsafe.Add(ref ps, k);
         }
         return max + Math.Log(s);

@@ -106,4 +106,27 @@ public class CrossEntropyKernelTests
             Check(path, u, new Targets(d), width, $"{path} dense width {width} scale {scale}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void The_row_maximum_is_found_anywhere_and_a_NaN_logit_makes_the_loss_NaN(KernelPath path)
+    {
+        // The row maximum runs in four chains plus a ragged end. A logit of 1000 in any of them must be the maximum: missed,
+        // e^(u - max) overflows and the loss turns infinite instead of matching the float64 reference. A NaN anywhere gives NaN.
+        int seed = 2900;
+        foreach (int width in new[] { 3, 4, 5, 10, 17, 100 })
+            for (int k = 0; k < width; k += Math.Max(1, width / 9))
+            {
+                float[] u = Logits(width, 4f, ++seed);
+                Targets labels = new(Labels(width, ++seed));
+                u[width + k] = 1000f; // row 1
+                Check(path, u, labels, width, $"{path} width {width}, 1000 at {k}");
+                u[width + k] = float.NaN;
+                float[] y = new float[u.Length], delta = new float[u.Length];
+                ActivationKernels.Softmax(path, u, y, width);
+                double loss = LossKernels.LossAndDelta(path, LossKind.CategoricalCrossEntropy, Activation.Softmax, u, y, labels, delta, Rows, width, 1.0 / Rows);
+                Assert.True(double.IsNaN(loss), $"{path} width {width}, NaN at {k}: loss {loss:R}");
+                Assert.True(double.IsNaN(LossKernels.LossOnly(path, LossKind.CategoricalCrossEntropy, u, y, labels, Rows, width)), $"{path} width {width}, NaN at {k}: loss only");
+            }
+    }
 }
