@@ -191,7 +191,9 @@ internal static class Simd512
     /// <summary>Row-wise softmax of x into y (x and y may be the same span); a NaN in a row makes the row NaN, +Inf logits share the mass.</summary>
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int width)
     {
-        int r = width <= W ? SoftmaxRowBlocks(x, y, width) : 0;
+        // Blocks of rows in columns up to 3 vectors: their transposes grow with the width while the one-row quad kernel does
+        // not (Zen 5, 256 rows: 20 wide 62 -> 29 ns a row, 31 wide 62 -> 42, 50 wide level, 63 wide 66 -> 81).
+        int r = width <= 3 * W ? SoftmaxRowBlocks(x, y, width) : 0;
         for (; r < x.Length; r += width)
             SoftmaxRow(x.Slice(r, width), y.Slice(r, width));
     }
@@ -478,9 +480,10 @@ internal static class Simd512
     }
 
     /// <summary>
-    /// Rows of at most one vector, W rows at a time: the block is turned into columns (lane i of column j is row i's
-    /// element j), so that every step of <see cref="TrySoftmaxVector"/> — maximum, exponential, sum, scale — is one vector
-    /// operation for W rows instead of a horizontal chain per row (a batch of a classifier's outputs: 256 rows of 2 took
+    /// Short rows (<see cref="Softmax(ReadOnlySpan{float}, Span{float}, int)"/> says how short), W rows at a time: the block
+    /// is turned into columns (lane i of column j is row i's element j), so that every step of the one-row kernel
+    /// (<see cref="TrySoftmaxVector"/>, or <see cref="SoftmaxShortRow"/> past one vector) — maximum, exponential, sum,
+    /// scale — is one vector operation for W rows instead of a horizontal chain per row (a batch of a classifier's outputs: 256 rows of 2 took
     /// 35 ns per row one by one). Bitwise the one-row result (<see cref="SoftmaxColumns"/>). Returns the elements done;
     /// the rows past the last whole block are the caller's.
     /// </summary>
@@ -516,10 +519,11 @@ internal static class Simd512
 
     /// <summary>
     /// Softmax of W rows held as <paramref name="width"/> columns at t[j W..], in place; <paramref name="u"/> is scratch of the
-    /// same size. Lane by lane the operations of <see cref="TrySoftmaxVector"/> on the row padded with -Inf: the same
-    /// maximum (order-free), the same exponentials, the sum over the row in the complete binary tree of Vector512.Sum
-    /// (pairs of neighbouring elements, then pairs of pairs; the padding's exponentials are +0, and adding +0 to a
-    /// non-negative sum changes nothing, so those additions are skipped), then times 1 / sum. False, the columns unspecified,
+    /// same size. Lane by lane the operations of <see cref="TrySoftmaxVector"/> (rows of up to a vector) or
+    /// <see cref="SoftmaxShortRow"/> (up to a quad) on the row padded with -Inf: the same maximum (order-free), the same
+    /// exponentials, the sum over the row in their order (the quad's four vectors added lane by lane, then the complete
+    /// binary tree of Vector512.Sum: pairs of neighbouring elements, then pairs of pairs; the padding's exponentials are +0,
+    /// and adding +0 to a non-negative sum changes nothing, so those additions are skipped), then times 1 / sum. False, the columns unspecified,
     /// when some row's maximum is +Inf.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -540,8 +544,28 @@ internal static class Simd512
             Quad512.Store(e, ref t, (nuint)(j * W));
             Quad512.Store(e, ref u, (nuint)(j * W));
         }
-        for (int step = 1; step < width; step *= 2)
-            for (int j = 0; j + step < width; j += 2 * step)
+        // A row longer than a vector sums as SoftmaxShortRow's Vector512.Sum(Quad512.Sum(e)): lane l of the padded quad first
+        // gathers (e_l + e_W+l) + (e_2W+l + e_3W+l), then the tree runs over the W lanes.
+        int lanes = width;
+        if (width > W)
+        {
+            for (int l = 0; l < W; l++)
+            {
+                ref float sl = ref Unsafe.Add(ref u, l * W);
+                Vector512<float> s = Vector512.LoadUnsafe(ref sl);
+                if (l + W < width) s += Vector512.LoadUnsafe(ref sl, (nuint)(W * W));
+                if (l + 2 * W < width)
+                {
+                    Vector512<float> q = Vector512.LoadUnsafe(ref sl, (nuint)(2 * W * W));
+                    if (l + 3 * W < width) q += Vector512.LoadUnsafe(ref sl, (nuint)(3 * W * W));
+                    s += q;
+                }
+                s.StoreUnsafe(ref sl);
+            }
+            lanes = W;
+        }
+        for (int step = 1; step < lanes; step *= 2)
+            for (int j = 0; j + step < lanes; j += 2 * step)
             {
                 ref float sj = ref Unsafe.Add(ref u, j * W);
                 (Vector512.LoadUnsafe(ref sj) + Vector512.LoadUnsafe(ref sj, (nuint)(step * W))).StoreUnsafe(ref sj);

@@ -19,8 +19,8 @@ internal struct QuadBuffer
     private float _first;
 }
 
-/// <summary>A square block of the widest path: 16 rows of 16 floats (a block of short softmax rows turned into columns).</summary>
-[InlineArray(256)]
+/// <summary>A block of short softmax rows turned into columns: 16 rows of up to 64 floats (less than a quad of the widest path).</summary>
+[InlineArray(1024)]
 internal struct BlockBuffer
 {
     private float _first;
