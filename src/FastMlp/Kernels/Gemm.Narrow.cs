@@ -266,7 +266,8 @@ internal static partial class Gemm
 
     /// <summary>
     /// P == 1 (WeightGradient of one sample: dw = dy^T x, a rank-1 update): C[m, n] = A(m, 0) B[0, n], each vector (the
-    /// tail's masked) a multiply-add onto zero, the one step of a tiled chain, so the bits are the tiles'. No tiling, packing or blocking to set up: a C that stays in L1 goes column-major over 4-vector groups
+    /// tail's masked) a multiply-add onto zero, the one step of a tiled chain, so the bits are the tiles'. No tiling,
+    /// packing or blocking to set up: a C that stays in L1 goes column-major over 4-vector groups
     /// (<see cref="NarrowRank1Columns"/>: each group of B loaded once into registers, every row of C written with it); a
     /// larger one row after row (<see cref="NarrowRank1Rows"/>), one sequential stream of stores. Column groups wrote a C of
     /// 1024 x 1024 in pieces 4 KiB apart, revisiting every row once per group: 4 (Avx512) to 8 (Avx2) times slower than
