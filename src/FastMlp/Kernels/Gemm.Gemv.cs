@@ -138,7 +138,7 @@ internal static partial class Gemm
         // No input tail: each lane is bias + sum, as in the scalar finish below.
         if (vectorEnd == inputs)
             return T.Add(count == width ? T.Load(ref b) : T.LoadFirst(ref b, count), s);
-        // Short tail: finish each output in scalar, in DotFinish's order (tail, then bias), and put it back into its lane.
+        // Short tail: finish each output in scalar, in the dot tiles' order (tail, then bias), and put it back into its lane.
         ref float sp = ref Unsafe.As<LaneBuffer, float>(ref spill);
         T.Store(s, ref sp);
         nint ld = inputs;
