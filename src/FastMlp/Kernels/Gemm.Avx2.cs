@@ -67,6 +67,20 @@ internal readonly struct Avx2GemmSimd : IGemvSimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TrySoftmax(Vector256<float> v, int count, out Vector256<float> y) =>
         Simd256.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> FromQuads(Vector128<float> q0, Vector128<float> q1, Vector128<float> q2, Vector128<float> q3) =>
+        Vector256.Create(q0, q1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransposeQuads(ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c, ref Vector256<float> d)
+    {
+        // Pairs of rows interleaved by floats (vunpcklps/hps), then by pairs of floats (vunpcklpd/hpd).
+        Vector256<double> t0 = Avx.UnpackLow(a, b).AsDouble(), t1 = Avx.UnpackHigh(a, b).AsDouble();
+        Vector256<double> t2 = Avx.UnpackLow(c, d).AsDouble(), t3 = Avx.UnpackHigh(c, d).AsDouble();
+        a = Avx.UnpackLow(t0, t2).AsSingle();
+        b = Avx.UnpackHigh(t0, t2).AsSingle();
+        c = Avx.UnpackLow(t1, t3).AsSingle();
+        d = Avx.UnpackHigh(t1, t3).AsSingle();
+    }
 }
 
 internal static partial class Gemm

@@ -69,6 +69,20 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TrySoftmax(Vector512<float> v, int count, out Vector512<float> y) =>
         Simd512.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> FromQuads(Vector128<float> q0, Vector128<float> q1, Vector128<float> q2, Vector128<float> q3) =>
+        Vector512.Create(Vector256.Create(q0, q1), Vector256.Create(q2, q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransposeQuads(ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c, ref Vector512<float> d)
+    {
+        // Pairs of rows interleaved by floats (vunpcklps/hps), then by pairs of floats (vunpcklpd/hpd).
+        Vector512<double> t0 = Avx512F.UnpackLow(a, b).AsDouble(), t1 = Avx512F.UnpackHigh(a, b).AsDouble();
+        Vector512<double> t2 = Avx512F.UnpackLow(c, d).AsDouble(), t3 = Avx512F.UnpackHigh(c, d).AsDouble();
+        a = Avx512F.UnpackLow(t0, t2).AsSingle();
+        b = Avx512F.UnpackHigh(t0, t2).AsSingle();
+        c = Avx512F.UnpackLow(t1, t3).AsSingle();
+        d = Avx512F.UnpackHigh(t1, t3).AsSingle();
+    }
 }
 
 internal static partial class Gemm

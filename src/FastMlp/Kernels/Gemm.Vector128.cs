@@ -59,6 +59,11 @@ internal readonly struct Vector128GemmSimd : IGemvSimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TrySoftmax(Vector128<float> v, int count, out Vector128<float> y) =>
         Simd128.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> FromQuads(Vector128<float> q0, Vector128<float> q1, Vector128<float> q2, Vector128<float> q3) => q0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransposeQuads(ref Vector128<float> a, ref Vector128<float> b, ref Vector128<float> c, ref Vector128<float> d) =>
+        VectorMath.Transpose4(ref a, ref b, ref c, ref d);
 }
 
 internal static partial class Gemm

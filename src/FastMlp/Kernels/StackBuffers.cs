@@ -5,13 +5,6 @@ namespace FastMlp.Kernels;
 // Fixed-size scratch for the latency-critical kernels. A stackalloc costs a stack probe and a buffer-overrun guard
 // check on every call; a local of one of these types costs nothing until it is written.
 
-/// <summary>One 512-bit vector of floats (the widest path's lane count).</summary>
-[InlineArray(16)]
-internal struct LaneBuffer
-{
-    private float _first;
-}
-
 /// <summary>One quad of 512-bit vectors of floats (the widest path's <see cref="Quad512.Count"/>).</summary>
 [InlineArray(64)]
 internal struct QuadBuffer

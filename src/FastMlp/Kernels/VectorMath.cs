@@ -163,6 +163,41 @@ internal static class VectorMath
         fixed (float* p = &y) Avx512F.MaskStore(p, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle(), v);
     }
 
+    /// <summary>
+    /// The 4 x 4 matrix whose rows are a, b, c, d transposed in place (lane k of the m-th vector to lane m of the k-th):
+    /// pairs of rows interleaved by floats, then by pairs of floats (unpcklps/unpcklpd on x86, zip1/zip2 on ARM64).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose4(ref Vector128<float> a, ref Vector128<float> b, ref Vector128<float> c, ref Vector128<float> d)
+    {
+        if (Sse2.IsSupported)
+        {
+            Vector128<double> t0 = Sse.UnpackLow(a, b).AsDouble(), t1 = Sse.UnpackHigh(a, b).AsDouble();
+            Vector128<double> t2 = Sse.UnpackLow(c, d).AsDouble(), t3 = Sse.UnpackHigh(c, d).AsDouble();
+            a = Sse2.UnpackLow(t0, t2).AsSingle();
+            b = Sse2.UnpackHigh(t0, t2).AsSingle();
+            c = Sse2.UnpackLow(t1, t3).AsSingle();
+            d = Sse2.UnpackHigh(t1, t3).AsSingle();
+        }
+        else if (AdvSimd.Arm64.IsSupported)
+        {
+            Vector128<double> t0 = AdvSimd.Arm64.ZipLow(a, b).AsDouble(), t1 = AdvSimd.Arm64.ZipHigh(a, b).AsDouble();
+            Vector128<double> t2 = AdvSimd.Arm64.ZipLow(c, d).AsDouble(), t3 = AdvSimd.Arm64.ZipHigh(c, d).AsDouble();
+            a = AdvSimd.Arm64.ZipLow(t0, t2).AsSingle();
+            b = AdvSimd.Arm64.ZipHigh(t0, t2).AsSingle();
+            c = AdvSimd.Arm64.ZipLow(t1, t3).AsSingle();
+            d = AdvSimd.Arm64.ZipHigh(t1, t3).AsSingle();
+        }
+        else
+        {
+            Vector128<float> r0 = a, r1 = b, r2 = c, r3 = d;
+            a = Vector128.Create(r0.GetElement(0), r1.GetElement(0), r2.GetElement(0), r3.GetElement(0));
+            b = Vector128.Create(r0.GetElement(1), r1.GetElement(1), r2.GetElement(1), r3.GetElement(1));
+            c = Vector128.Create(r0.GetElement(2), r1.GetElement(2), r2.GetElement(2), r3.GetElement(2));
+            d = Vector128.Create(r0.GetElement(3), r1.GetElement(3), r2.GetElement(3), r3.GetElement(3));
+        }
+    }
+
     /// <summary>Lanes 0..n-1 of v, <paramref name="pad"/> in the others (a row already in a register, as LoadRow128 pads one from memory).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> KeepFirst(Vector128<float> v, int n, float pad) =>

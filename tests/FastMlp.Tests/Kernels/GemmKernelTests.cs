@@ -64,7 +64,7 @@ public class GemmKernelTests
             Assert.Fail($"{what}: expected {expected}, got {actual} (tolerance {tol}).");
     }
 
-    internal static void Forward(KernelPath p, float[] x, float[] w, float[] b, float[] y, int r, int i, int o)
+    internal static void Forward(KernelPath p, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int r, int i, int o)
     {
         switch (p)
         {
@@ -76,7 +76,7 @@ public class GemmKernelTests
         }
     }
 
-    internal static void InputGradient(KernelPath p, float[] dy, float[] w, float[] dx, int r, int i, int o)
+    internal static void InputGradient(KernelPath p, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx, int r, int i, int o)
     {
         switch (p)
         {
@@ -88,7 +88,7 @@ public class GemmKernelTests
         }
     }
 
-    internal static void WeightGradient(KernelPath p, ReadOnlySpan<float> dy, float[] x, Span<float> dw, Span<float> db, int r, int i, int o, bool acc, int dyStride = 0)
+    internal static void WeightGradient(KernelPath p, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int r, int i, int o, bool acc, int dyStride = 0)
     {
         switch (p)
         {
