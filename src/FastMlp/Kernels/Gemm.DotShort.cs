@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace FastMlp.Kernels;
 
@@ -34,15 +35,7 @@ internal static partial class Gemm
             int stride = (count + width - 1) / width * width;
             // The transposed W, then the bias, each row zero-padded to whole vectors (64-byte aligned: stride is whole vectors).
             ref float wt = ref Workspace((inputs + 1) * stride);
-            ref float wb = ref Unsafe.Add(ref w, (nint)o0 * inputs);
-            for (int k = 0; k < inputs; k++)
-            {
-                ref float row = ref Unsafe.Add(ref wt, k * stride);
-                for (int o = 0; o < count; o++)
-                    Unsafe.Add(ref row, o) = Unsafe.Add(ref wb, o * inputs + k);
-                for (int o = count; o < stride; o++)
-                    Unsafe.Add(ref row, o) = 0f;
-            }
+            TransposeRows(ref Unsafe.Add(ref w, (nint)o0 * inputs), inputs, count, ref wt, stride);
             ref float bias = ref Unsafe.Add(ref wt, inputs * stride);
             for (int o = 0; o < stride; o++)
                 Unsafe.Add(ref bias, o) = o < count ? Unsafe.Add(ref b, o0 + o) : 0f;
@@ -83,6 +76,37 @@ internal static partial class Gemm
                 ShortRowTiles<T, TVec, TOp, Rows1>(ref x, ref wt, stride, inputs, r, groups, ref yb, outputs, count, op);
         }
     }
+
+    /// <summary>
+    /// wt[k * stride + o] = w[o * inputs + k] for the <paramref name="count"/> rows of w, zero for o = count..stride-1
+    /// (stride a multiple of 4, at least count): blocks of 4 rows by 4 inputs, each 4 quad loads, a 4 x 4 transpose
+    /// (<see cref="VectorMath.Transpose4"/>) and 4 quad stores. Element by element it was a third of an Avx2 forward of 32 x
+    /// 13 x 64. Nothing past w's last row is read (its last quad through a mask).
+    /// </summary>
+    private static void TransposeRows(ref float w, int inputs, int count, ref float wt, int stride)
+    {
+        nint end = (nint)count * inputs;
+        for (int o = 0; o < stride; o += 4)
+        {
+            ref float col = ref Unsafe.Add(ref wt, o);
+            for (int k = 0; k < inputs; k += 4)
+            {
+                Vector128<float> q0 = RowQuad(ref w, o, count, inputs, k, end), q1 = RowQuad(ref w, o + 1, count, inputs, k, end);
+                Vector128<float> q2 = RowQuad(ref w, o + 2, count, inputs, k, end), q3 = RowQuad(ref w, o + 3, count, inputs, k, end);
+                VectorMath.Transpose4(ref q0, ref q1, ref q2, ref q3);
+                ref float dst = ref Unsafe.Add(ref col, (nint)k * stride);
+                q0.StoreUnsafe(ref dst);
+                if (k + 1 < inputs) q1.StoreUnsafe(ref Unsafe.Add(ref dst, stride));
+                if (k + 2 < inputs) q2.StoreUnsafe(ref Unsafe.Add(ref dst, 2 * stride));
+                if (k + 3 < inputs) q3.StoreUnsafe(ref Unsafe.Add(ref dst, 3 * stride));
+            }
+        }
+    }
+
+    /// <summary>w's row <paramref name="o"/>, inputs k..k+3 (zero for a row past count; past the row's end the next row's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> RowQuad(ref float w, int o, int count, int inputs, int k, nint end) =>
+        o < count ? TailQuad(ref w, (nint)o * inputs + k, end) : Vector128<float>.Zero;
 
     /// <summary>Rows r..r+TRows.Value-1 of <see cref="ShortRowsForward"/>: every vector of outputs, 4 at a time, then one at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -258,58 +282,22 @@ internal static partial class Gemm
         int width = T.Width;
         bool two = TVectors.Value == 2, tall = TRows.Value > 1;
         ref float w0 = ref Unsafe.Add(ref wt, o);
-        nint ws = stride, vs = (nint)width * stride;
-        TVec qa0 = T.Zero, qa1 = T.Zero, qb0 = T.Zero, qb1 = T.Zero, ha0 = T.Zero, ha1 = T.Zero, hb0 = T.Zero, hb1 = T.Zero;
-        TVec ga0 = T.Zero, ga1 = T.Zero, gb0 = T.Zero, gb1 = T.Zero;
-        ref float wj = ref w0;
-        ref float xa = ref xr;
-        ref float xb = ref Unsafe.Add(ref xr, inputs);
-        for (int j = 0; j < width; j += 2)
+        nint ws = stride;
+        // T.Sum's tree spelled out: the quads of lanes (pairs of pairs), then (0 + 1) of 8 lanes, (0 + 1) + (2 + 3) of 16.
+        // Straight-line, so that the JIT keeps every partial sum in a register (a loop over the lanes with a binary counter
+        // of partial sums left Avx2's 16 registers short: spills and copies at every pair).
+        ShortTreeQuad<T, TVec, TRows, TVectors, TWhole>(ref xr, inputs, ref w0, ws, 0, out TVec a0, out TVec a1, out TVec b0, out TVec b1);
+        if (width >= 8)
         {
-            TVec pa0 = T.Zero, pa1 = T.Zero, pb0 = T.Zero, pb1 = T.Zero, ca0 = T.Zero, ca1 = T.Zero, cb0 = T.Zero, cb1 = T.Zero;
-            ref float wu = ref wj;
-            for (int u = 0; u < TWhole.Value; u++)
-            {
-                ref float wn = ref Unsafe.Add(ref wu, ws);
-                TVec w00 = T.Load(ref wu), w01 = two ? T.Load(ref Unsafe.Add(ref wu, width)) : T.Zero;
-                TVec w10 = T.Load(ref wn), w11 = two ? T.Load(ref Unsafe.Add(ref wn, width)) : T.Zero;
-                TVec x0 = T.Splat(Unsafe.Add(ref xa, u * width)), x1 = T.Splat(Unsafe.Add(ref xa, u * width + 1));
-                pa0 = T.MulAdd(x0, w00, pa0);
-                ca0 = T.MulAdd(x1, w10, ca0);
-                if (two) { pa1 = T.MulAdd(x0, w01, pa1); ca1 = T.MulAdd(x1, w11, ca1); }
-                if (tall)
-                {
-                    TVec y0 = T.Splat(Unsafe.Add(ref xb, u * width)), y1 = T.Splat(Unsafe.Add(ref xb, u * width + 1));
-                    pb0 = T.MulAdd(y0, w00, pb0);
-                    cb0 = T.MulAdd(y1, w10, cb0);
-                    if (two) { pb1 = T.MulAdd(y0, w01, pb1); cb1 = T.MulAdd(y1, w11, cb1); }
-                }
-                wu = ref Unsafe.Add(ref wu, vs);
-            }
-            wj = ref Unsafe.Add(ref wj, 2 * ws);
-            xa = ref Unsafe.Add(ref xa, 2);
-            xb = ref Unsafe.Add(ref xb, 2);
-            pa0 = T.Add(pa0, ca0); pa1 = T.Add(pa1, ca1); pb0 = T.Add(pb0, cb0); pb1 = T.Add(pb1, cb1);
-            if ((j & 2) == 0)
-            {
-                qa0 = pa0; qa1 = pa1; qb0 = pb0; qb1 = pb1;
-                continue;
-            }
-            qa0 = T.Add(qa0, pa0); qa1 = T.Add(qa1, pa1); qb0 = T.Add(qb0, pb0); qb1 = T.Add(qb1, pb1);
-            if (width == 4 || (j & 4) == 0)
-            {
-                ha0 = qa0; ha1 = qa1; hb0 = qb0; hb1 = qb1;
-                continue;
-            }
-            ha0 = T.Add(ha0, qa0); ha1 = T.Add(ha1, qa1); hb0 = T.Add(hb0, qb0); hb1 = T.Add(hb1, qb1);
-            if (width == 8 || (j & 8) == 0)
-            {
-                ga0 = ha0; ga1 = ha1; gb0 = hb0; gb1 = hb1;
-                continue;
-            }
-            ga0 = T.Add(ga0, ha0); ga1 = T.Add(ga1, ha1); gb0 = T.Add(gb0, hb0); gb1 = T.Add(gb1, hb1);
+            ShortTreeQuad<T, TVec, TRows, TVectors, TWhole>(ref xr, inputs, ref w0, ws, 4, out TVec c0, out TVec c1, out TVec d0, out TVec d1);
+            a0 = T.Add(a0, c0); a1 = T.Add(a1, c1); b0 = T.Add(b0, d0); b1 = T.Add(b1, d1);
         }
-        TVec a0 = width == 4 ? ha0 : ga0, a1 = width == 4 ? ha1 : ga1, b0 = width == 4 ? hb0 : gb0, b1 = width == 4 ? hb1 : gb1;
+        if (width == 16)
+        {
+            ShortTreeQuad<T, TVec, TRows, TVectors, TWhole>(ref xr, inputs, ref w0, ws, 8, out TVec c0, out TVec c1, out TVec d0, out TVec d1);
+            ShortTreeQuad<T, TVec, TRows, TVectors, TWhole>(ref xr, inputs, ref w0, ws, 12, out TVec e0, out TVec e1, out TVec f0, out TVec f1);
+            a0 = T.Add(a0, T.Add(c0, e0)); a1 = T.Add(a1, T.Add(c1, e1)); b0 = T.Add(b0, T.Add(d0, f0)); b1 = T.Add(b1, T.Add(d1, f1));
+        }
         for (int k = TWhole.Value * width; k < inputs; k++)
         {
             ref float wk = ref Unsafe.Add(ref w0, k * ws);
@@ -332,6 +320,67 @@ internal static partial class Gemm
             ShortStore<T, TVec, TOp>(T.Add(T.Load(ref bias), b0), ref Unsafe.Add(ref yr, ldy), o, count, op);
             if (two) ShortStore<T, TVec, TOp>(T.Add(T.Load(ref Unsafe.Add(ref bias, width)), b1), ref Unsafe.Add(ref yr, ldy), o + width, count, op);
         }
+    }
+
+    /// <summary>
+    /// Lanes j..j+3 of <see cref="ShortTreeTile"/>'s chains, for its rows a and b and vectors 0 and 1: (c_j + c_j+1) + (c_j+2
+    /// + c_j+3), each c the chain of fused products of inputs j, j + Width, ... from zero (TWhole.Value of them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ShortTreeQuad<T, TVec, TRows, TVectors, TWhole>(ref float xr, int inputs, ref float w0, nint ws, int j,
+        out TVec a0, out TVec a1, out TVec b0, out TVec b1)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TRows : struct, IConstant where TVectors : struct, IConstant
+        where TWhole : struct, IConstant
+    {
+        ShortTreePair<T, TVec, TRows, TVectors, TWhole>(ref xr, inputs, ref w0, ws, j, out a0, out a1, out b0, out b1);
+        ShortTreePair<T, TVec, TRows, TVectors, TWhole>(ref xr, inputs, ref w0, ws, j + 2, out TVec c0, out TVec c1, out TVec d0, out TVec d1);
+        a0 = T.Add(a0, c0); a1 = T.Add(a1, c1); b0 = T.Add(b0, d0); b1 = T.Add(b1, d1);
+    }
+
+    /// <summary>Lanes j and j + 1 of <see cref="ShortTreeQuad"/>: c_j + c_j+1 (b0, b1 only for 2 rows, a1, b1 only for 2 vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ShortTreePair<T, TVec, TRows, TVectors, TWhole>(ref float xr, int inputs, ref float w0, nint ws, int j,
+        out TVec a0, out TVec a1, out TVec b0, out TVec b1)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TRows : struct, IConstant where TVectors : struct, IConstant
+        where TWhole : struct, IConstant
+    {
+        int width = T.Width;
+        bool two = TVectors.Value == 2, tall = TRows.Value > 1;
+        nint vs = width * ws;
+        ref float wu = ref Unsafe.Add(ref w0, j * ws);
+        ref float xa = ref Unsafe.Add(ref xr, j);
+        ref float xb = ref Unsafe.Add(ref xr, inputs + j);
+        TVec pa0 = T.Zero, pa1 = T.Zero, pb0 = T.Zero, pb1 = T.Zero, ca0 = T.Zero, ca1 = T.Zero, cb0 = T.Zero, cb1 = T.Zero;
+        for (int u = 0; u < TWhole.Value; u++)
+        {
+            ref float wn = ref Unsafe.Add(ref wu, ws);
+            TVec w00 = T.Load(ref wu), w10 = T.Load(ref wn);
+            TVec x0 = T.Splat(Unsafe.Add(ref xa, u * width)), x1 = T.Splat(Unsafe.Add(ref xa, u * width + 1));
+            pa0 = T.MulAdd(x0, w00, pa0);
+            ca0 = T.MulAdd(x1, w10, ca0);
+            if (tall)
+            {
+                TVec y0 = T.Splat(Unsafe.Add(ref xb, u * width)), y1 = T.Splat(Unsafe.Add(ref xb, u * width + 1));
+                pb0 = T.MulAdd(y0, w00, pb0);
+                cb0 = T.MulAdd(y1, w10, cb0);
+                if (two)
+                {
+                    TVec w01 = T.Load(ref Unsafe.Add(ref wu, width)), w11 = T.Load(ref Unsafe.Add(ref wn, width));
+                    pa1 = T.MulAdd(x0, w01, pa1);
+                    ca1 = T.MulAdd(x1, w11, ca1);
+                    pb1 = T.MulAdd(y0, w01, pb1);
+                    cb1 = T.MulAdd(y1, w11, cb1);
+                }
+            }
+            else if (two)
+            {
+                TVec w01 = T.Load(ref Unsafe.Add(ref wu, width)), w11 = T.Load(ref Unsafe.Add(ref wn, width));
+                pa1 = T.MulAdd(x0, w01, pa1);
+                ca1 = T.MulAdd(x1, w11, ca1);
+            }
+            wu = ref Unsafe.Add(ref wu, vs);
+        }
+        a0 = T.Add(pa0, ca0); a1 = T.Add(pa1, ca1); b0 = T.Add(pb0, cb0); b1 = T.Add(pb1, cb1);
     }
 
     /// <summary>A row's 1 or 4 vectors of outputs from column <paramref name="o"/> of a block of <paramref name="count"/>: bias + sum,
