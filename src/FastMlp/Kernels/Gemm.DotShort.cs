@@ -103,11 +103,6 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>w's row <paramref name="o"/>, inputs k..k+3 (zero for a row past count; past the row's end the next row's).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> RowQuad(ref float w, int o, int count, int inputs, int k, nint end) =>
-        o < count ? TailQuad(ref w, (nint)o * inputs + k, end) : Vector128<float>.Zero;
-
     /// <summary>Rows r..r+TRows.Value-1 of <see cref="ShortRowsForward"/>: every vector of outputs, 4 at a time, then one at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ShortRowTiles<T, TVec, TOp, TRows>(ref float x, ref float wt, int stride, int inputs, int r, int groups, ref float y,

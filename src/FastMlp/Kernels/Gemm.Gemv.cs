@@ -91,17 +91,32 @@ internal static partial class Gemm
     /// <see cref="Forward"/> with rows == 1: T.Width outputs per block (<see cref="PreActivation"/>), the activation applied
     /// while the block is in a register, with the element-wise kernels' vector operator.
     /// </summary>
-    /// <remarks>Never inlined, nor <see cref="GemvSoftmax"/>: compiled as call roots they get the JIT's whole inlining budget
-    /// for their many small inlinees (inlined into a caller's switch over activations, the budget ran out and left the
-    /// row sums and vector constructors as calls).</remarks>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>A switch to one of two compiled copies, for rows of whole vectors (<see cref="WholeInputs"/>) and rows with
+    /// a tail (<see cref="TailInputs"/>): the tail is a call (<see cref="AddTail"/>), and a call anywhere in a loop makes the
+    /// JIT keep the loop's vector values in memory around it (all vector registers are caller-saved), which cost 64-32-32-10's
+    /// one-sample forward about 15 %, with no tail in any layer.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void GemvBlocks<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
+    {
+        if (inputs % T.Width == 0)
+            GemvBlockLoop<T, TVec, TOp, WholeInputs>(ref x, ref w, ref b, ref y, inputs, outputs, op);
+        else
+            GemvBlockLoop<T, TVec, TOp, TailInputs>(ref x, ref w, ref b, ref y, inputs, outputs, op);
+    }
+
+    /// <summary><see cref="GemvBlocks{T, TVec, TOp}"/> for rows of whole vectors or with a tail (TTail).</summary>
+    /// <remarks>Never inlined, nor <see cref="GemvSoftmaxBlock{T, TVec, TTail}"/>: compiled as call roots they get the JIT's whole
+    /// inlining budget for their many small inlinees (inlined into a caller's switch over activations, the budget ran out
+    /// and left the row sums and vector constructors as calls).</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void GemvBlockLoop<T, TVec, TOp, TTail>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs, TOp op)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp where TTail : struct, IConstant
     {
         for (int o = 0; o < outputs; o += T.Width)
         {
             int count = Math.Min(T.Width, outputs - o);
-            TVec s = PreActivation<T, TVec>(ref x, ref Unsafe.Add(ref w, (nint)o * inputs), ref Unsafe.Add(ref b, o), inputs, count);
+            TVec s = PreActivation<T, TVec, TTail>(ref x, ref Unsafe.Add(ref w, (nint)o * inputs), ref Unsafe.Add(ref b, o), inputs, count);
             StoreBlock<T, TVec>(T.Apply(op, s), ref Unsafe.Add(ref y, o), count);
         }
     }
@@ -111,11 +126,19 @@ internal static partial class Gemm
     /// the softmax in registers (<see cref="IGemvSimd{TVec}.TrySoftmax"/>), so the row is stored once and never reloaded.
     /// False when the row's maximum is +Inf: W x + b is then stored for the caller to run the row kernel on.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool GemvSoftmax<T, TVec>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs)
-        where T : struct, IGemvSimd<TVec> where TVec : struct
+        where T : struct, IGemvSimd<TVec> where TVec : struct =>
+        inputs % T.Width == 0
+            ? GemvSoftmaxBlock<T, TVec, WholeInputs>(ref x, ref w, ref b, ref y, inputs, outputs)
+            : GemvSoftmaxBlock<T, TVec, TailInputs>(ref x, ref w, ref b, ref y, inputs, outputs);
+
+    /// <summary><see cref="GemvSoftmax{T, TVec}"/> for rows of whole vectors or with a tail (TTail).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool GemvSoftmaxBlock<T, TVec, TTail>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TTail : struct, IConstant
     {
-        TVec s = PreActivation<T, TVec>(ref x, ref w, ref b, inputs, outputs);
+        TVec s = PreActivation<T, TVec, TTail>(ref x, ref w, ref b, inputs, outputs);
         bool finite = T.TrySoftmax(s, outputs, out TVec e);
         StoreBlock<T, TVec>(finite ? e : s, ref y, outputs);
         return finite;
@@ -123,14 +146,14 @@ internal static partial class Gemm
 
     /// <summary>
     /// Lanes 0..count-1: W x + b for one block of outputs (rows of <paramref name="w"/>, stride <paramref name="inputs"/>);
-    /// the other lanes hold the clamped rows' values. One vector accumulator per output; the block's horizontal sums are one
+    /// the other lanes are never stored. One vector accumulator per output; the block's horizontal sums are one
     /// transposing reduction (<see cref="VectorSums"/>) whose additions are exactly those of T.Sum; the inputs past the
     /// last whole vector are then added one by one (multiply then add, <see cref="AddTail"/>) and the bias added, the order
     /// <see cref="DotForward"/> sums each output in, so a one-row call and row r of a batch agree bitwise.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVec PreActivation<T, TVec>(ref float x, ref float w, ref float b, int inputs, int count)
-        where T : struct, IGemvSimd<TVec> where TVec : struct
+    private static TVec PreActivation<T, TVec, TTail>(ref float x, ref float w, ref float b, int inputs, int count)
+        where T : struct, IGemvSimd<TVec> where TVec : struct where TTail : struct, IConstant
     {
         int width = T.Width;
         int vectorEnd = inputs / width * width;
@@ -138,7 +161,7 @@ internal static partial class Gemm
         TVec s = vectorEnd == 0 ? T.Zero
             : count == width ? VectorSums<T, TVec, WholeBlock>(ref x, ref w, inputs, count)
             : VectorSums<T, TVec, PartialBlock>(ref x, ref w, inputs, count);
-        if (vectorEnd < inputs)
+        if (TTail.Value == TailInputs.Value)
             s = AddTail<T, TVec>(s, ref x, ref w, inputs, vectorEnd, count);
         return T.Add(count == width ? T.Load(ref b) : T.LoadFirst(ref b, count), s);
     }
@@ -159,8 +182,8 @@ internal static partial class Gemm
 
     /// <summary>
     /// Lane j of <paramref name="s"/> plus x[i] w[j, i] for i = k..k+3 (those below <paramref name="inputs"/>) in order, each
-    /// product rounded and then added: the dot tiles' scalar tail, 4 inputs of it, for the block's rows j (clamped at count -
-    /// 1). Lane c of the m-th of four vectors is loaded with the 4 weights of row 4c + m, multiplied by x's 4 in every lane,
+    /// product rounded and then added: the dot tiles' scalar tail, 4 inputs of it, for the block's rows j &lt; count (the
+    /// other lanes are never stored). Lane c of the m-th of four vectors is loaded with the 4 weights of row 4c + m, multiplied by x's 4 in every lane,
     /// and the four are transposed within their lanes (<see cref="IGemvSimd{TVec}.TransposeQuads"/>): the i-th then holds
     /// input k + i's products for every output in its lane, one vector add per input (a scalar chain per output made Avx512's
     /// 1 x 13 x 64 forward 0.51x OpenBLAS).
@@ -186,22 +209,25 @@ internal static partial class Gemm
         return s;
     }
 
-    /// <summary>The vector of <see cref="AddTailQuad"/> whose lane c holds 4 weights of row 4c + m (clamped at count - 1).</summary>
+    /// <summary>The vector of <see cref="AddTailQuad"/> whose lane c holds 4 weights of row 4c + m, zeros for a row past count
+    /// - 1 (its lane is never stored: no load for it, which a one-sample forward of 2 inputs to 3 outputs paid 13 masked loads for).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec TailRows<T, TVec>(ref float w, int inputs, int k, int count, nint end, int m)
         where T : struct, IGemvSimd<TVec> where TVec : struct
     {
-        int last = count - 1;
-        Vector128<float> q0 = TailQuad(ref w, Math.Min(m, last) * (nint)inputs + k, end);
+        Vector128<float> q0 = RowQuad(ref w, m, count, inputs, k, end);
         if (T.Width == 4)
             return T.FromQuads(q0, q0, q0, q0);
-        Vector128<float> q1 = TailQuad(ref w, Math.Min(4 + m, last) * (nint)inputs + k, end);
+        Vector128<float> q1 = RowQuad(ref w, 4 + m, count, inputs, k, end);
         if (T.Width == 8)
             return T.FromQuads(q0, q1, q1, q1);
-        Vector128<float> q2 = TailQuad(ref w, Math.Min(8 + m, last) * (nint)inputs + k, end);
-        Vector128<float> q3 = TailQuad(ref w, Math.Min(12 + m, last) * (nint)inputs + k, end);
-        return T.FromQuads(q0, q1, q2, q3);
+        return T.FromQuads(q0, q1, RowQuad(ref w, 8 + m, count, inputs, k, end), RowQuad(ref w, 12 + m, count, inputs, k, end));
     }
+
+    /// <summary>w's row <paramref name="o"/>, inputs k..k+3 (zero for a row past count; past the row's end the next row's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> RowQuad(ref float w, int o, int count, int inputs, int k, nint end) =>
+        o < count ? TailQuad(ref w, (nint)o * inputs + k, end) : Vector128<float>.Zero;
 
     /// <summary>p[at..at+3], the lanes at or past <paramref name="end"/> zero and not read.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
