@@ -139,6 +139,17 @@ internal static partial class Gemm
         where T : struct, IGemvSimd<TVec> where TVec : struct where TTail : struct, IConstant
     {
         TVec s = PreActivation<T, TVec, TTail>(ref x, ref w, ref b, inputs, outputs);
+        return SoftmaxBlock<T, TVec>(s, ref y, outputs);
+    }
+
+    /// <summary>
+    /// The softmax of <see cref="GemvSoftmax{T, TVec}"/>'s row in registers, stored. A call root of its own: after both
+    /// block kinds of <see cref="PreActivation"/> the JIT's inlining budget had run out and left the exponential's quad
+    /// constructors as calls (12 of them before the one-sample tails, 29 with a tail).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool SoftmaxBlock<T, TVec>(TVec s, ref float y, int outputs) where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
         bool finite = T.TrySoftmax(s, outputs, out TVec e);
         StoreBlock<T, TVec>(finite ? e : s, ref y, outputs);
         return finite;
