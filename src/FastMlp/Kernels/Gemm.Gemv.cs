@@ -173,7 +173,11 @@ internal static partial class Gemm
             : count == width ? VectorSums<T, TVec, WholeBlock>(ref x, ref w, inputs, count)
             : VectorSums<T, TVec, PartialBlock>(ref x, ref w, inputs, count);
         if (TTail.Value == TailInputs.Value)
-            s = AddTail<T, TVec>(s, ref x, ref w, inputs, vectorEnd, count);
+        {
+            s = count * (inputs - vectorEnd) <= ScalarTailProducts
+                ? AddTailScalar<T, TVec>(s, ref x, ref w, inputs, vectorEnd, count)
+                : AddTail<T, TVec>(s, ref x, ref w, inputs, vectorEnd, count);
+        }
         return T.Add(count == width ? T.Load(ref b) : T.LoadFirst(ref b, count), s);
     }
 
@@ -188,6 +192,32 @@ internal static partial class Gemm
     {
         for (int k = vectorEnd; k < inputs; k += 4)
             s = AddTailQuad<T, TVec>(s, ref x, ref w, inputs, k, count);
+        return s;
+    }
+
+    /// <summary>
+    /// The most tail products (outputs x tail inputs) of a block that <see cref="PreActivation"/> sums output by output, in
+    /// line, instead of calling <see cref="AddTail"/>: a call and a quad step cost more than a few scalar chains.
+    /// </summary>
+    private const int ScalarTailProducts = 16;
+
+    /// <summary><see cref="AddTail"/> output by output (<see cref="ScalarTailProducts"/>): each lane's chain in scalar, put back
+    /// with <see cref="IGemvSimd{TVec}.WithLane"/> (a vector load of lanes just stored one by one would wait for the stores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec AddTailScalar<T, TVec>(TVec s, ref float x, ref float w, int inputs, int vectorEnd, int count)
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        TVec sums = s;
+        ref float lanes = ref Unsafe.As<TVec, float>(ref sums);
+        nint ld = inputs;
+        for (int j = 0; j < count; j++)
+        {
+            float t = Unsafe.Add(ref lanes, j);
+            ref float wj = ref Unsafe.Add(ref w, j * ld);
+            for (int k = vectorEnd; k < inputs; k++)
+                t += Unsafe.Add(ref x, k) * Unsafe.Add(ref wj, k);
+            s = T.WithLane(s, j, t);
+        }
         return s;
     }
 
