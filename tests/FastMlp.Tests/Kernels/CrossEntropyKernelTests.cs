@@ -129,4 +129,36 @@ public class CrossEntropyKernelTests
                 Assert.True(double.IsNaN(LossKernels.LossOnly(path, LossKind.CategoricalCrossEntropy, u, y, labels, Rows, width)), $"{path} width {width}, NaN at {k}: loss only");
             }
     }
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void A_batch_loss_is_its_rows_losses_summed_in_order_across_blocks_of_rows(KernelPath path)
+    {
+        // The vector kernels take the logarithms of 8 rows at a time: 19 rows cross two blocks and end in a partial one. Each
+        // row's loss term, summed in row order, must give the batch's loss bitwise, and each row's delta its own. Then a +Inf
+        // logit off the label in the second block (an infinite maximum: the log-sum-exp is the maximum) makes the loss +Inf.
+        const int rows = 19;
+        int seed = 3100;
+        foreach (int width in new[] { 2, 3, 10, 17 })
+        {
+            float[] u = FusedForwardTests.Random(rows * width, ++seed, 6f);
+            var rnd = new Random(++seed);
+            var labels = new Targets(Enumerable.Range(0, rows).Select(_ => rnd.Next(width)).ToArray());
+            float[] y = new float[u.Length], delta = new float[u.Length], rowDelta = new float[width];
+            ActivationKernels.Softmax(path, u, y, width);
+            double loss = LossKernels.LossAndDelta(path, LossKind.CategoricalCrossEntropy, Activation.Softmax, u, y, labels, delta, rows, width, 0.25);
+            double lossOnly = LossKernels.LossOnly(path, LossKind.CategoricalCrossEntropy, u, y, labels, rows, width);
+            double sum = 0;
+            for (int r = 0; r < rows; r++)
+            {
+                float[] ur = u.AsSpan(r * width, width).ToArray(), yr = y.AsSpan(r * width, width).ToArray();
+                sum += LossKernels.LossAndDelta(path, LossKind.CategoricalCrossEntropy, Activation.Softmax, ur, yr, new Targets([labels.Labels[r]]),
+                    rowDelta, 1, width, 0.25);
+                Assert.Equal(rowDelta, delta.AsSpan(r * width, width).ToArray());
+            }
+            Assert.Equal(BitConverter.DoubleToInt64Bits(sum), BitConverter.DoubleToInt64Bits(loss));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(sum), BitConverter.DoubleToInt64Bits(lossOnly));
+            u[11 * width + (labels.Labels[11] + 1) % width] = float.PositiveInfinity;
+            Assert.Equal(double.PositiveInfinity, LossKernels.LossOnly(path, LossKind.CategoricalCrossEntropy, u, y, labels, rows, width));
+        }
+    }
 }
