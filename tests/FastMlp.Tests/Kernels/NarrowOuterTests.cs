@@ -6,7 +6,8 @@ namespace FastMlp.Tests.Kernels;
 /// The narrow outer product of the Avx512 and Avx2 paths (Gemm.Narrow.cs) against the tiled kernel it stands in for: the same
 /// bits for every shape, whichever kernel the shape selects, so that blocks of rows or of dW outputs may go to either. Shapes
 /// around its tiles (Avx512: 4-6 rows x 4 vectors, 8 x 3, up to 10 x 2; Avx2: 4 x 3, 5-6 x 2, 8-10 x 1; a last tile of the
-/// vectors left, its last vector masked where a column tail ends it), reduction chunks (128 on Avx512, 256 on Avx2) and the thresholds of its selection (with adjacent A values,
+/// vectors left, its last vector masked where a column tail ends it; weight gradients of at most 4 columns with the
+/// outputs along the lanes), reduction chunks (128 on Avx512, 256 on Avx2) and the thresholds of its selection (with adjacent A values,
 /// 256 rows of C or a B chunk of 64 KiB). Each path is checked where the CPU has it.
 /// </summary>
 public class NarrowOuterTests
@@ -23,13 +24,17 @@ public class NarrowOuterTests
     private static IEnumerable<(int M, int N, int P)> Shapes()
     {
         foreach (int m in new[] { 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 23, 31, 32, 33, 41, 64, 65 })
-            foreach (int n in new[] { 1, 10, 15, 16, 17, 32, 37, 47, 48, 63, 64, 65, 80, 100, 112, 129 })
+            foreach (int n in new[] { 1, 2, 3, 4, 10, 15, 16, 17, 32, 37, 47, 48, 63, 64, 65, 80, 100, 112, 129 })
                 foreach (int p in new[] { 1, 10, 33 })
                     yield return (m, n, p);
         // Reductions across one and two chunk boundaries (Avx512, then Avx2), and tall C.
         foreach (int p in new[] { 127, 128, 129, 255, 256, 257, 300, 513 })
         {
             yield return (10, 37, p);
+            // Weight gradients of at most 4 inputs take their own kernel (outputs along the lanes, Gemm.FewColumns.cs):
+            // blocks of 2 vectors of outputs, one, and a partial one, over several chunks.
+            yield return (70, 4, p);
+            yield return (41, 3, p);
             yield return (19, 64, p);
             yield return (32, 100, p);
         }
