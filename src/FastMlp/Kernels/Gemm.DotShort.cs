@@ -353,25 +353,23 @@ internal static partial class Gemm
             TVec x0 = T.Splat(Unsafe.Add(ref xa, u * width)), x1 = T.Splat(Unsafe.Add(ref xa, u * width + 1));
             pa0 = T.MulAdd(x0, w00, pa0);
             ca0 = T.MulAdd(x1, w10, ca0);
+            TVec y0 = tall ? T.Splat(Unsafe.Add(ref xb, u * width)) : T.Zero, y1 = tall ? T.Splat(Unsafe.Add(ref xb, u * width + 1)) : T.Zero;
             if (tall)
             {
-                TVec y0 = T.Splat(Unsafe.Add(ref xb, u * width)), y1 = T.Splat(Unsafe.Add(ref xb, u * width + 1));
                 pb0 = T.MulAdd(y0, w00, pb0);
                 cb0 = T.MulAdd(y1, w10, cb0);
-                if (two)
-                {
-                    TVec w01 = T.Load(ref Unsafe.Add(ref wu, width)), w11 = T.Load(ref Unsafe.Add(ref wn, width));
-                    pa1 = T.MulAdd(x0, w01, pa1);
-                    ca1 = T.MulAdd(x1, w11, ca1);
-                    pb1 = T.MulAdd(y0, w01, pb1);
-                    cb1 = T.MulAdd(y1, w11, cb1);
-                }
             }
-            else if (two)
+            if (two)
             {
+                // The second vector's weights loaded last: on Avx2's 16 registers every value live at once counts.
                 TVec w01 = T.Load(ref Unsafe.Add(ref wu, width)), w11 = T.Load(ref Unsafe.Add(ref wn, width));
                 pa1 = T.MulAdd(x0, w01, pa1);
                 ca1 = T.MulAdd(x1, w11, ca1);
+                if (tall)
+                {
+                    pb1 = T.MulAdd(y0, w01, pb1);
+                    cb1 = T.MulAdd(y1, w11, cb1);
+                }
             }
             wu = ref Unsafe.Add(ref wu, vs);
         }

@@ -92,9 +92,9 @@ internal static partial class Gemm
     /// while the block is in a register, with the element-wise kernels' vector operator.
     /// </summary>
     /// <remarks>A switch to one of two compiled copies, for rows of whole vectors (<see cref="WholeInputs"/>) and rows with
-    /// a tail (<see cref="TailInputs"/>): the tail is a call (<see cref="AddTail"/>), and a call anywhere in a loop makes the
-    /// JIT keep the loop's vector values in memory around it (all vector registers are caller-saved), which cost 64-32-32-10's
-    /// one-sample forward about 15 %, with no tail in any layer.</remarks>
+    /// a tail (<see cref="TailInputs"/>): the tail may be a call (<see cref="AddTail"/>), and a call anywhere in a loop makes
+    /// the JIT keep the loop's vector values in memory around it (all vector registers are caller-saved); one copy for both
+    /// measured about 5 % slower on 64-32-32-10's Predict, which has no tail in any layer (141-146 against 134-135 ns).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void GemvBlocks<T, TVec, TOp>(ref float x, ref float w, ref float b, ref float y, int inputs, int outputs, TOp op)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TOp : struct, IUnaryOp
@@ -224,10 +224,10 @@ internal static partial class Gemm
     /// <summary>
     /// Lane j of <paramref name="s"/> plus x[i] w[j, i] for i = k..k+3 (those below <paramref name="inputs"/>) in order, each
     /// product rounded and then added: the dot tiles' scalar tail, 4 inputs of it, for the block's rows j &lt; count (the
-    /// other lanes are never stored). Lane c of the m-th of four vectors is loaded with the 4 weights of row 4c + m, multiplied by x's 4 in every lane,
-    /// and the four are transposed within their lanes (<see cref="IGemvSimd{TVec}.TransposeQuads"/>): the i-th then holds
-    /// input k + i's products for every output in its lane, one vector add per input (a scalar chain per output made Avx512's
-    /// 1 x 13 x 64 forward 0.51x OpenBLAS).
+    /// other lanes are never stored). Lane c of the m-th of four vectors is loaded with the 4 weights of row 4c + m,
+    /// multiplied by x's 4 in every lane, and the four are transposed within their lanes
+    /// (<see cref="IGemvSimd{TVec}.TransposeQuads"/>): the i-th then holds input k + i's products for every output in its
+    /// lane, one vector add per input (a scalar chain per output made Avx512's 1 x 13 x 64 forward 0.51x OpenBLAS).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec AddTailQuad<T, TVec>(TVec s, ref float x, ref float w, int inputs, int k, int count)
