@@ -34,11 +34,8 @@ internal static partial class Gemm
                     FewColumnsTile<T, TVec, Vectors4>(ref Unsafe.Add(ref ap, m), sp, ref bp, N, ref Unsafe.Add(ref c, (nint)m * N), 4 * width, pn, add);
             for (; m + 2 * width <= M; m += 2 * width)
                 FewColumnsTile<T, TVec, Vectors2>(ref Unsafe.Add(ref ap, m), sp, ref bp, N, ref Unsafe.Add(ref c, (nint)m * N), 2 * width, pn, add);
-            if (m < M)
+            for (; m < M; m += width)
                 FewColumnsTile<T, TVec, Vectors1>(ref Unsafe.Add(ref ap, m), sp, ref bp, N, ref Unsafe.Add(ref c, (nint)m * N), Math.Min(width, M - m), pn, add);
-            if (m + width < M)
-                FewColumnsTile<T, TVec, Vectors1>(ref Unsafe.Add(ref ap, m + width), sp, ref bp, N, ref Unsafe.Add(ref c, (nint)(m + width) * N),
-                    M - m - width, pn, add);
         }
     }
 
