@@ -262,10 +262,10 @@ internal static partial class Gemm
     /// the chain of fused products of inputs j, j + Width, ... (from zero, in order), T.Sum adds the lanes in a balanced
     /// tree (pairs, pairs of pairs within each 128-bit lane, then the lanes: (0 + 1) on 8-float vectors, (0 + 1) + (2 + 3)
     /// on 16-float ones), then the tail inputs are multiplied and added one by one and the bias added. Here lane o of a
-    /// chain is that chain for output o, two lanes' chains at a time, added into the tree as a binary counter (q holds
-    /// the first pair of a quad, h the first quad of 8 lanes, g the first 8 of 16): the same additions in the same order,
-    /// so the same bits, for every output at once and without the horizontal shuffles of the dot tiles (as many as
-    /// their multiply-adds on rows of 1-2 vectors).
+    /// chain is that chain for output o, two lanes' chains at a time (<see cref="ShortTreePair"/>), pairs into quads
+    /// (<see cref="ShortTreeQuad"/>), then the quads as T.Sum adds the lanes: the same additions in the same order, so the
+    /// same bits, for every output at once and without the horizontal shuffles of the dot tiles (as many as their
+    /// multiply-adds on rows of 1-2 vectors).
     /// </summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
