@@ -22,7 +22,7 @@ internal static partial class Gemm
     /// (<see cref="DotWideOutputs"/>, in reduction chunks past 1024 inputs; X blocks and packing by <see cref="WideBlocking"/>); the remaining outputs, and every output
     /// on the other paths, go through 4-output tiles: T.DotRows x 4 dot products in vector accumulators, reduced along
     /// the inputs, then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum), the rows
-    /// left over by a block through 2-row tiles. Every output is summed in the same order whatever the tile and the
+    /// left over by a block through 2-row tiles; on Avx512 a layer's last 5 or 10 outputs as groups of 5. Every output is summed in the same order whatever the tile and the
     /// blocking, the order <see cref="Gemv"/> uses. The epilogue <paramref name="op"/> (an element-wise activation,
     /// <see cref="NoActivationOp"/> for none) is applied to each finished tile in registers, with the element-wise
     /// kernels' vector operator of the path's width (<see cref="IGemmSimd{TVec}.ApplyRows"/>, <see cref="IGemvSimd{TVec}.Apply"/>),
@@ -74,20 +74,29 @@ internal static partial class Gemm
                 xp = ref xb;
             ref float yb = ref Unsafe.Add(ref y, (nint)r0 * outputs);
             int o = wide ? DotWideOutputs<T, TVec, TOp>(ref xp, stride, ref w, ref b, ref yb, nb, inputs, outputs, plan, ref panel, op) : 0;
-            for (; o < outputs; o += 4)
+            for (int no; o < outputs; o += no)
             {
-                int no = Math.Min(4, outputs - o);
+                int left = outputs - o;
+                no = Math.Min(4, left);
+                // On 32 registers the last 5 or 10 outputs go as groups of 5 (10 outputs: 5 + 5, not 4 + 4 + 2): a group reads
+                // all of X's block once, and the 2-output form's 8 products per 4 rows of X, read from L2 past 48 KiB, ran at
+                // half the 4-output tile's speed (32 x 1024 x 2: 94 against 170 GFLOP/s).
+                if (fr == 4 && (left == 5 || left == 10))
+                    no = 5;
                 ref float w0 = ref Unsafe.Add(ref w, (nint)o * inputs);
                 ref float w1 = ref Unsafe.Add(ref w, (nint)Math.Min(o + 1, outputs - 1) * inputs);
                 ref float w2 = ref Unsafe.Add(ref w, (nint)Math.Min(o + 2, outputs - 1) * inputs);
                 ref float w3 = ref Unsafe.Add(ref w, (nint)Math.Min(o + 3, outputs - 1) * inputs);
+                ref float w4 = ref Unsafe.Add(ref w, (nint)Math.Min(o + 4, outputs - 1) * inputs);
                 ref float bo = ref Unsafe.Add(ref b, o);
                 ref float yo = ref Unsafe.Add(ref yb, o);
-                // The last group of a layer with 1 or 2 outputs left (10 outputs: 4 + 4 + 2) runs the tiles' 2-output form.
-                if (no > 2)
-                    DotGroup<T, TVec, Rows4, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, nb, inputs, outputs, no, op);
+                // The last group of a layer with 1 or 2 outputs left (6 outputs: 4 + 2) runs the tiles' 2-output form.
+                if (no == 5)
+                    DotGroup<T, TVec, Cols5, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, nb, inputs, outputs, no, op);
+                else if (no > 2)
+                    DotGroup<T, TVec, Rows4, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, nb, inputs, outputs, no, op);
                 else
-                    DotGroup<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, nb, inputs, outputs, no, op);
+                    DotGroup<T, TVec, Rows2, TOp>(ref xp, stride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, nb, inputs, outputs, no, op);
             }
         }
     }
@@ -111,35 +120,35 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// Every row of a block by one group of W rows (TCols.Value of them computed: 4, or 2 for a last group of 1 or 2
-    /// outputs): tiles of T.DotRows rows, then one 2-row tile for the rows left over.
+    /// Every row of a block by one group of W rows (TCols.Value of them computed: 4, 5 on Avx512, or 2 for a last
+    /// group of 1 or 2 outputs): tiles of T.DotRows rows, then one 2-row tile for the rows left over.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotGroup<T, TVec, TCols, TOp>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3,
-        ref float bo, ref float yo, int nb, int inputs, int outputs, int no, TOp op)
+        ref float w4, ref float bo, ref float yo, int nb, int inputs, int outputs, int no, TOp op)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TCols : struct, IConstant where TOp : struct, IUnaryOp
     {
         if (inputs % T.Width == 0)
-            DotGroup<T, TVec, TCols, TOp, WholeInputs>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, nb, inputs, outputs, no, op);
+            DotGroup<T, TVec, TCols, TOp, WholeInputs>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, nb, inputs, outputs, no, op);
         else
-            DotGroup<T, TVec, TCols, TOp, TailInputs>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, nb, inputs, outputs, no, op);
+            DotGroup<T, TVec, TCols, TOp, TailInputs>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, nb, inputs, outputs, no, op);
     }
 
     /// <summary><see cref="DotGroup{T, TVec, TCols, TOp}"/> with rows of whole vectors (TTail <see cref="WholeInputs"/>) or with a scalar tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotGroup<T, TVec, TCols, TOp, TTail>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3,
-        ref float bo, ref float yo, int nb, int inputs, int outputs, int no, TOp op)
+        ref float w4, ref float bo, ref float yo, int nb, int inputs, int outputs, int no, TOp op)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TCols : struct, IConstant where TOp : struct, IUnaryOp
         where TTail : struct, IConstant
     {
         // T.DotRows is a JIT-time constant: one of these calls survives, a tile method compiled for that height.
         int fr = T.DotRows;
         int r = nb / fr * fr;
-        if (fr == 4) DotTiles<T, TVec, Rows4, TCols, TOp, TTail>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
-        else if (fr == 3) DotTiles<T, TVec, Rows3, TCols, TOp, TTail>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
-        else DotTiles<T, TVec, Rows2, TCols, TOp, TTail>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+        if (fr == 4) DotTiles<T, TVec, Rows4, TCols, TOp, TTail>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+        else if (fr == 3) DotTiles<T, TVec, Rows3, TCols, TOp, TTail>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
+        else DotTiles<T, TVec, Rows2, TCols, TOp, TTail>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, 0, r, nb, inputs, outputs, no, op);
         if (r < nb)
-            DotTiles<T, TVec, Rows2, TCols, TOp, TTail>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref bo, ref yo, r, nb, nb, inputs, outputs, no, op);
+            DotTiles<T, TVec, Rows2, TCols, TOp, TTail>(ref x, xStride, ref w0, ref w1, ref w2, ref w3, ref w4, ref bo, ref yo, r, nb, nb, inputs, outputs, no, op);
     }
 
     /// <summary>
@@ -149,20 +158,23 @@ internal static partial class Gemm
     /// much as the tile's arithmetic. The height is a type argument so that each height is its own method with the unused
     /// rows folded away (a runtime height would keep every branch). The tile's results (bias added) are put through op
     /// together before they are stored. With TCols.Value == 2 only w0 and w1 are multiplied (the last group of a layer with
-    /// 1 or 2 outputs left: 10-output layers computed 12 outputs' products); the other two accumulators stay zero, and
-    /// their lanes are never stored. Each output's chain and sum are its own, so either form gives the same bits.
+    /// 1 or 2 outputs left: 6-output layers computed 8 outputs' products); the other two accumulators stay zero, and
+    /// their lanes are never stored. With TCols.Value == 5 (<see cref="Cols5"/>, 32 registers: 20 accumulators) w4 is the
+    /// fifth, its sums a vector of the tile's rows. Each output's chain and sum are its own, so every form gives the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotTiles<T, TVec, TRows, TCols, TOp, TTail>(ref float x, int xStride, ref float w0, ref float w1, ref float w2, ref float w3,
-        ref float bo, ref float yo, int rStart, int rStop, int rEnd, int inputs, int outputs, int no, TOp op)
+        ref float w4, ref float bo, ref float yo, int rStart, int rStop, int rEnd, int inputs, int outputs, int no, TOp op)
         where T : struct, IGemmSimd<TVec> where TVec : struct where TRows : struct, IConstant where TCols : struct, IConstant where TOp : struct, IUnaryOp
         where TTail : struct, IConstant
     {
         int width = T.Width;
         int fr = TRows.Value;
-        bool four = TCols.Value == 4;
+        bool four = TCols.Value >= 4, five = TCols.Value == 5;
         int last = rEnd - 1;
-        Vector128<float> bias = LoadBias4(ref bo, no);
+        Vector128<float> bias = LoadBias4(ref bo, Math.Min(no, 4));
+        // The fifth output's bias in every lane: its sums are a vector of the tile's rows.
+        Vector128<float> bias4 = five ? Vector128.Create(Unsafe.Add(ref bo, 4)) : default;
         for (int r = rStart; r < rStop; r += fr)
         {
             ref float x0 = ref Unsafe.Add(ref x, (nint)r * xStride);
@@ -173,6 +185,7 @@ internal static partial class Gemm
             TVec a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero;
             TVec a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
             TVec a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
+            TVec a04 = T.Zero, a14 = T.Zero, a24 = T.Zero, a34 = T.Zero;
             int k = 0;
             for (; k <= inputs - width; k += width)
             {
@@ -202,29 +215,57 @@ internal static partial class Gemm
                 a13 = T.MulAdd(xv1, wv, a13);
                 if (fr > 2) a23 = T.MulAdd(xv2, wv, a23);
                 if (fr > 3) a33 = T.MulAdd(xv3, wv, a33);
+                if (!five)
+                    continue;
+                wv = T.Load(ref Unsafe.Add(ref w4, k));
+                a04 = T.MulAdd(xv0, wv, a04);
+                a14 = T.MulAdd(xv1, wv, a14);
+                if (fr > 2) a24 = T.MulAdd(xv2, wv, a24);
+                if (fr > 3) a34 = T.MulAdd(xv3, wv, a34);
             }
             // Every horizontal sum before any call: an accumulator live across a call would be spilled inside the loop.
             Vector128<float> s0 = T.Sum4(a00, a01, a02, a03), s1 = T.Sum4(a10, a11, a12, a13);
             Vector128<float> s2 = fr > 2 ? T.Sum4(a20, a21, a22, a23) : default, s3 = fr > 3 ? T.Sum4(a30, a31, a32, a33) : default;
+            // The fifth output of the tile's rows, lane j for row j (the same tree as the others').
+            Vector128<float> s4 = five ? T.Sum4(a04, a14, a24, a34) : default;
             int nr = Math.Min(fr, rEnd - r);
             // The scalar tail, then the bias: a row past rEnd (clamped) is finished too, and never stored.
             if (TTail.Value == TailInputs.Value)
+            {
                 DotTail<TRows>(ref x0, ref x1, ref x2, ref x3, ref w0, ref w1, ref w2, ref w3, ref s0, ref s1, ref s2, ref s3, k, inputs);
+                if (five)
+                    DotTailColumn(ref x0, ref x1, ref x2, ref x3, ref w4, ref s4, k, inputs);
+            }
             // Lane by lane this is the scalar b + s of a partial group: one IEEE addition either way.
-            Vector128<float> v0 = bias + s0, v1 = bias + s1, v2 = bias + s2, v3 = bias + s3;
+            Vector128<float> v0 = bias + s0, v1 = bias + s1, v2 = bias + s2, v3 = bias + s3, v4 = bias4 + s4;
             if (typeof(TOp) != typeof(NoActivationOp))
             {
                 // The epilogue: every result of the tile through the activation at once, one full vector of the path's width
                 // where it fits (4 rows x 4 outputs is one Vector512), while the tile is still in registers.
                 Quad128 f = T.ApplyRows(op, new Quad128(v0, v1, v2, v3));
                 v0 = f.A; v1 = f.B; v2 = f.C; v3 = f.D;
+                if (five)
+                    v4 = T.ApplyRows(op, new Quad128(v4, v4, v4, v4)).A;
             }
             ref float y0 = ref Unsafe.Add(ref yo, (nint)r * outputs);
-            StoreOutputs4(ref y0, v0, no);
-            if (nr > 1) StoreOutputs4(ref Unsafe.Add(ref y0, outputs), v1, no);
-            if (fr > 2 && nr > 2) StoreOutputs4(ref Unsafe.Add(ref y0, 2 * outputs), v2, no);
-            if (fr > 3 && nr > 3) StoreOutputs4(ref Unsafe.Add(ref y0, 3 * outputs), v3, no);
+            int n4 = Math.Min(no, 4);
+            StoreOutputs4(ref y0, v0, n4);
+            if (nr > 1) StoreOutputs4(ref Unsafe.Add(ref y0, outputs), v1, n4);
+            if (fr > 2 && nr > 2) StoreOutputs4(ref Unsafe.Add(ref y0, 2 * outputs), v2, n4);
+            if (fr > 3 && nr > 3) StoreOutputs4(ref Unsafe.Add(ref y0, 3 * outputs), v3, n4);
+            if (five)
+                StoreColumn4(ref Unsafe.Add(ref y0, 4), outputs, v4, nr);
         }
+    }
+
+    /// <summary>Stores lane j of v to y[j * stride] for j &lt; <paramref name="count"/> (a column of up to 4 rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreColumn4(ref float y, int stride, Vector128<float> v, int count)
+    {
+        y = v.GetElement(0);
+        if (count > 1) Unsafe.Add(ref y, stride) = v.GetElement(1);
+        if (count > 2) Unsafe.Add(ref y, 2 * stride) = v.GetElement(2);
+        if (count > 3) Unsafe.Add(ref y, 3 * stride) = v.GetElement(3);
     }
 
     /// <summary>The biases of a group of <paramref name="count"/> (1..4) outputs; lanes past count are 0 (never stored).</summary>
@@ -267,6 +308,17 @@ internal static partial class Gemm
             if (fr > 3) s3 += Vector128.Create(Unsafe.Add(ref x3, k)) * wk;
         }
     }
+
+    /// <summary>
+    /// <see cref="DotTail{TRows}"/> for one more output, whose sums hold the rows in their lanes: lane j gets x_j[k] w[k],
+    /// multiplied and then added, for k in order. Rows a tile lacks re-read its last row (clamped) and are never stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotTailColumn(ref float x0, ref float x1, ref float x2, ref float x3, ref float w, ref Vector128<float> s, int k, int inputs)
+    {
+        for (; k < inputs; k++)
+            s += Vector128.Create(Unsafe.Add(ref x0, k), Unsafe.Add(ref x1, k), Unsafe.Add(ref x2, k), Unsafe.Add(ref x3, k)) * Vector128.Create(Unsafe.Add(ref w, k));
+    }
 }
 
 /// <summary>A compile-time integer for the JIT: a struct type argument whose <see cref="Value"/> folds to a constant.</summary>
@@ -279,6 +331,8 @@ internal interface IConstant
 internal readonly struct Rows2 : IConstant { public static int Value => 2; }
 internal readonly struct Rows3 : IConstant { public static int Value => 3; }
 internal readonly struct Rows4 : IConstant { public static int Value => 4; }
+/// <summary>The 5-output dot group of the 32-register path (<see cref="Gemm"/>'s DotForward).</summary>
+internal readonly struct Cols5 : IConstant { public static int Value => 5; }
 /// <summary>Rows of whole vectors of inputs: a dot tile without the scalar tail (and without the call to it, which made the
 /// tile keep its sums on the stack).</summary>
 internal readonly struct WholeInputs : IConstant { public static int Value => 0; }

@@ -44,6 +44,7 @@ internal static partial class Gemm
     /// chunk of <paramref name="pn"/> steps: the chains, then each vector's accumulators transposed within their 128-bit lanes
     /// (<see cref="IGemvSimd{TVec}.TransposeQuads"/>: vector k's lane q becomes row 4q + k's N columns) and stored row by row.
     /// </summary>
+    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewColumnsTile<T, TVec, TVectors>(ref float a, nint sp, ref float b, int N, ref float c, int rows, int pn, bool add)
         where T : struct, IGemvSimd<TVec> where TVec : struct where TVectors : struct, IConstant
@@ -92,7 +93,6 @@ internal static partial class Gemm
     }
 
     /// <summary>Rows 0..rows-1 of C from accumulators whose lane j holds row j's column i (i &lt; N; the others zero).</summary>
-    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void FewColumnsStore<T, TVec>(TVec v0, TVec v1, TVec v2, TVec v3, ref float c, int N, int rows, bool add)
         where T : struct, IGemvSimd<TVec> where TVec : struct

@@ -16,12 +16,13 @@ public class ForwardTileEdgeTests
 
     /// <summary>
     /// Rows around the 3- and 4-row tiles and the rows from which Avx512 takes the wide tile (24 for rows of at most 2
-    /// vectors, 48 for longer ones), outputs around groups of 8 and 4, inputs around the 16- and 8-float vectors.
+    /// vectors, 48 for longer ones), outputs around groups of 8 and 4 and Avx512's groups of 5 (5, 9 = 4 + 5, 10 = 5 + 5,
+    /// 17 and 18 = 8 + 4 + 5 and 8 + 5 + 5 on the wide path), inputs around the 16- and 8-float vectors.
     /// </summary>
     private static IEnumerable<(int Rows, int Inputs, int Outputs)> EdgeShapes()
     {
         foreach (int rows in new[] { 2, 3, 5, 7, 23, 24, 25, 26, 29, 47, 48, 49, 50 })
-            foreach (int outputs in new[] { 7, 8, 9, 12, 15, 16, 17, 23, 24, 25 })
+            foreach (int outputs in new[] { 5, 7, 8, 9, 10, 12, 15, 16, 17, 18, 23, 24, 25 })
                 foreach (int inputs in new[] { 1, 15, 16, 17, 33, 48 })
                     yield return (rows, inputs, outputs);
     }
@@ -32,10 +33,11 @@ public class ForwardTileEdgeTests
     /// (1040-float rows) would not fit the workspace's first size, so X is read in place. Past 1024 inputs the reduction is
     /// cut into chunks whose partial sums wait in the workspace: 30 x 1040 x 9 in two (528 and 512 floats), 26 x 2051 x 17
     /// in two of 1024 and a 3-input tail, 27 x 3001 x 136 in three with a 9-input tail and X packed, 400 x 2051 x 12 in four
-    /// X blocks of 100 rows (a chunk of 128 rows fills 512 KiB).
+    /// X blocks of 100 rows (a chunk of 128 rows fills 512 KiB). 1000 x 1061 x 9, 30 x 1040 x 9 and 61 x 2051 x 10 end in
+    /// Avx512's 5-output groups (X read in place), with a tail of inputs.
     /// </summary>
     private static readonly (int Rows, int Inputs, int Outputs)[] BlockShapes =
-        [(1000, 1061, 9), (50, 200, 141), (260, 1030, 136), (30, 1040, 9), (26, 2051, 17), (27, 3001, 136), (400, 2051, 12)];
+        [(1000, 1061, 9), (50, 200, 141), (260, 1030, 136), (30, 1040, 9), (26, 2051, 17), (27, 3001, 136), (400, 2051, 12), (61, 2051, 10)];
 
     [Theory]
     [MemberData(nameof(Paths))]
