@@ -6,7 +6,8 @@ namespace FastMlp.Kernels;
 
 /// <summary>
 /// Categorical cross-entropy on the vector paths: per row, the log-sum-exp of the logits, the loss term and the
-/// sensitivity delta = scale (y sum(d) - d) in one pass over the row, vectorised with the GEMM path structs.
+/// sensitivity delta = scale (y sum(d) - d) in one pass over the row, vectorised with the GEMM path structs; label rows of
+/// at most 16 logits a vector of rows at a time, the rows along the lanes (<see cref="ColumnLogSumExps"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -58,13 +59,22 @@ internal static class CrossEntropyKernels
         Span<float> scratch = stackalloc float[T.Width];
         Span<double> maxima = stackalloc double[LogBlock], lses = stackalloc double[LogBlock];
         double sum = 0;
-        for (int r = 0; r < rows; r++)
+        int r = 0;
+        if (UseColumns<T, TVec>(targets, rows, width))
+        {
+            Span<float> columns = stackalloc float[(ColumnsMaxWidth + 1) * T.Width];
+            Span<double> blockLses = stackalloc double[T.Width];
+            for (; r <= rows - T.Width; r += T.Width)
+                sum = ColumnsLossAndDelta<T, TVec>(sum, logits, y, targets.Labels, delta, r, width, scale, columns, blockLses);
+        }
+        // The rows left (all of them when the columns do not apply), a row at a time, their logarithms 8 at a time.
+        for (int start = r; r < rows; r++)
         {
             int o = r * width;
             ReadOnlySpan<float> u = logits.Slice(o, width);
-            if (r % LogBlock == 0)
+            if ((r - start) % LogBlock == 0)
                 LogSumExps<T, TVec>(logits, r, Math.Min(LogBlock, rows - r), width, maxima, lses, scratch);
-            double lse = lses[r % LogBlock];
+            double lse = lses[(r - start) % LogBlock];
             ReadOnlySpan<float> d;
             float dsum;
             int label = -1;
@@ -103,13 +113,24 @@ internal static class CrossEntropyKernels
         Span<float> scratch = stackalloc float[T.Width];
         Span<double> maxima = stackalloc double[LogBlock], lses = stackalloc double[LogBlock];
         double sum = 0;
-        for (int r = 0; r < rows; r++)
+        int r = 0;
+        if (UseColumns<T, TVec>(targets, rows, width))
+        {
+            Span<float> columns = stackalloc float[(ColumnsMaxWidth + 1) * T.Width];
+            Span<double> blockLses = stackalloc double[T.Width];
+            for (; r <= rows - T.Width; r += T.Width)
+            {
+                ColumnLogSumExps<T, TVec>(logits, r, width, columns, blockLses);
+                sum = ColumnsLoss(sum, logits, targets.Labels, r, width, blockLses);
+            }
+        }
+        for (int start = r; r < rows; r++)
         {
             int o = r * width;
             ReadOnlySpan<float> u = logits.Slice(o, width);
-            if (r % LogBlock == 0)
+            if ((r - start) % LogBlock == 0)
                 LogSumExps<T, TVec>(logits, r, Math.Min(LogBlock, rows - r), width, maxima, lses, scratch);
-            double lse = lses[r % LogBlock];
+            double lse = lses[(r - start) % LogBlock];
             if (targets.IsLabels)
             {
                 int label = targets.Labels[r];
@@ -121,6 +142,102 @@ internal static class CrossEntropyKernels
                 if (d[j] != 0f) sum += d[j] * (lse - u[j]);
         }
         return sum;
+    }
+
+    /// <summary>Rows of at most this many logits go through <see cref="ColumnLogSumExps"/> (a block's columns and maxima on the
+    /// stack: (this + 1) x T.Width floats).</summary>
+    private const int ColumnsMaxWidth = 16;
+
+    /// <summary>Whether whole blocks of T.Width rows go through <see cref="ColumnsLossAndDelta"/>: labels (one loss term a row)
+    /// on rows of at most <see cref="ColumnsMaxWidth"/> logits, where a row's own vector work is mostly its tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool UseColumns<T, TVec>(Targets targets, int rows, int width) where T : struct, IGemvSimd<TVec> where TVec : struct =>
+        targets.IsLabels && width <= ColumnsMaxWidth && rows >= T.Width;
+
+    /// <summary>
+    /// sum plus the loss terms, and delta, of rows r0..r0+T.Width-1 (labels): their log-sum-exps as columns (<see cref="ColumnLogSumExps"/>),
+    /// the loss terms added in row order, and delta as the row path gives it: scale (y dsum - d) over the whole block at once
+    /// with dsum = 1 (its rows are contiguous), a row whose label is outside it redone with dsum = 0, then each label patched.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double ColumnsLossAndDelta<T, TVec>(double sum, ReadOnlySpan<float> logits, ReadOnlySpan<float> y, ReadOnlySpan<int> labels,
+        Span<float> delta, int r0, int width, float scale, Span<float> columns, Span<double> lses)
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        ColumnLogSumExps<T, TVec>(logits, r0, width, columns, lses);
+        sum = ColumnsLoss(sum, logits, labels, r0, width, lses);
+        int rows = T.Width, o = r0 * width;
+        Delta<T, TVec>(y.Slice(o, rows * width), default, delta.Slice(o, rows * width), 1f, scale);
+        for (int i = 0; i < rows; i++, o += width)
+        {
+            int label = labels[r0 + i];
+            if ((uint)label < (uint)width)
+                delta[o + label] = scale * (y[o + label] * 1f - 1f);
+            else
+                Delta<T, TVec>(y.Slice(o, width), default, delta.Slice(o, width), 0f, scale);
+        }
+        return sum;
+    }
+
+    /// <summary>sum plus the loss terms lse - u[label] of rows r0..r0+lses.Length-1, one after the other in row order (the row
+    /// path's additions; a label outside its row adds nothing).</summary>
+    private static double ColumnsLoss(double sum, ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int r0, int width, ReadOnlySpan<double> lses)
+    {
+        for (int i = 0; i < lses.Length; i++)
+        {
+            int label = labels[r0 + i];
+            if ((uint)label < (uint)width)
+                sum += lses[i] - logits[(r0 + i) * width + label];
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// lse[i] = ln sum_j e^(u_j) of rows r0..r0+T.Width-1 with the rows along the lanes: the block's logits copied transposed
+    /// into <paramref name="columns"/> (logit j of every row in one vector), the maxima a vector <see cref="IGemvSimd{TVec}.Max"/>
+    /// at a time, each column's exponentials in one vector, then each row's terms summed in double in order, and the
+    /// logarithms. Every value is the one <see cref="MaxAndExpSum"/> and <see cref="LogSumExps"/> give the row (the same
+    /// maximum, whatever the order it is taken in; the same vector exponential lane by lane; the same sums), so a row's loss
+    /// does not depend on the block it falls in. A row of 3 logits spent most of its time in its own maximum and the
+    /// exponential of one mostly empty vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ColumnLogSumExps<T, TVec>(ReadOnlySpan<float> logits, int r0, int width, Span<float> columns, Span<double> lses)
+        where T : struct, IGemvSimd<TVec> where TVec : struct
+    {
+        int rows = T.Width;
+        ref float pu = ref MemoryMarshal.GetReference(logits.Slice(r0 * width, rows * width));
+        ref float pc = ref MemoryMarshal.GetReference(columns);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < width; j++)
+                Unsafe.Add(ref pc, j * rows + i) = Unsafe.Add(ref pu, i * width + j);
+        TVec max = T.Load(ref pc);
+        for (int j = 1; j < width; j++)
+            max = T.Max(max, T.Load(ref Unsafe.Add(ref pc, j * rows)));
+        // -max exactly (the row path adds the negated float maximum).
+        TVec negMax = T.Multiply(max, T.Splat(-1f));
+        for (int j = 0; j < width; j++)
+        {
+            ref float cj = ref Unsafe.Add(ref pc, j * rows);
+            T.Store(T.Apply(new ExpOp(), T.Add(T.Load(ref cj), negMax)), ref cj);
+        }
+        // The maxima after the columns (the buffer holds one vector more than the widest block's columns).
+        ref float pm = ref Unsafe.Add(ref pc, width * rows);
+        T.Store(max, ref pm);
+        for (int i = 0; i < rows; i++)
+        {
+            // An infinite maximum gives a sum of 1, as in the row path: the log-sum-exp is the maximum itself.
+            double s = 1;
+            if (!float.IsInfinity(Unsafe.Add(ref pm, i)))
+            {
+                s = 0;
+                for (int j = 0; j < width; j++)
+                    s += Unsafe.Add(ref pc, j * rows + i);
+            }
+            lses[i] = s;
+        }
+        for (int i = 0; i < rows; i++)
+            lses[i] = Unsafe.Add(ref pm, i) + Math.Log(lses[i]);
     }
 
     /// <summary>Rows whose log-sum-exps <see cref="LogSumExps"/> computes together.</summary>

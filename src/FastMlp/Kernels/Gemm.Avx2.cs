@@ -65,6 +65,8 @@ internal readonly struct Avx2GemmSimd : IGemvSimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFirst(Vector256<float> v, ref float p, int count) => VectorMath.StoreRow256(v, ref p, count);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TrySoftmax(Vector256<float> v, int count, out Vector256<float> y) =>
         Simd256.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -67,6 +67,8 @@ internal readonly struct Avx512GemmSimd : IGemvSimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFirst(Vector512<float> v, ref float p, int count) => VectorMath.StoreRow512(v, ref p, count);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TrySoftmax(Vector512<float> v, int count, out Vector512<float> y) =>
         Simd512.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -35,6 +35,8 @@ internal interface IGemvSimd<TVec> : IGemmSimd<TVec> where TVec : struct
     /// <summary>Within each 128-bit lane, the 4 x 4 matrix whose rows are a, b, c, d transposed in place (lane k of the
     /// m-th vector moves to lane m of the k-th): shuffles only, no lane computed.</summary>
     static abstract void TransposeQuads(ref TVec a, ref TVec b, ref TVec c, ref TVec d);
+    /// <summary>Lane-wise maximum as <see cref="MathF.Max(float, float)"/> takes it: NaN when either lane is NaN, +0 above -0.</summary>
+    static abstract TVec Max(TVec a, TVec b);
 }
 
 

@@ -57,6 +57,8 @@ internal readonly struct Vector128GemmSimd : IGemvSimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFirst(Vector128<float> v, ref float p, int count) => VectorMath.StoreRow128(v, ref p, count);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TrySoftmax(Vector128<float> v, int count, out Vector128<float> y) =>
         Simd128.TrySoftmaxVector(VectorMath.KeepFirst(v, count, float.NegativeInfinity), out y);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -161,4 +161,58 @@ public class CrossEntropyKernelTests
             Assert.Equal(double.PositiveInfinity, LossKernels.LossOnly(path, LossKind.CategoricalCrossEntropy, u, y, labels, rows, width));
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Label_rows_taken_a_vector_of_rows_at_a_time_give_each_rows_own_loss_and_delta(KernelPath path)
+    {
+        // Label rows of at most 16 logits go a vector of rows at a time (16 on Avx512, 8 on Avx2, 4 on the 4-float paths),
+        // the rows along the lanes; 37 rows end in a partial block that goes row by row. Every row's delta and the loss terms
+        // summed in row order must be what each row gives alone, bitwise, with in the blocks a label outside its row (no loss
+        // term, delta y * 0), a -Inf logit (an impossible class), a +Inf logit (an infinite maximum: the loss is +Inf) and a
+        // NaN logit (the loss is NaN), each in a row of its own.
+        const int rows = 37;
+        int seed = 4100;
+        foreach (int width in new[] { 2, 3, 4, 5, 9, 10, 15, 16, 17 })
+            foreach (string special in new[] { "none", "outside", "-Inf", "+Inf", "NaN" })
+            {
+                float[] u = FusedForwardTests.Random(rows * width, ++seed, 6f);
+                var rnd = new Random(++seed);
+                int[] labels = Enumerable.Range(0, rows).Select(_ => rnd.Next(width)).ToArray();
+                labels[1] = -1;
+                labels[22] = width;
+                int row = 5 + seed % 11, off = (labels[row] + 1) % width;
+                switch (special)
+                {
+                    case "outside": labels[row] = width + 3; break;
+                    case "-Inf": u[row * width + off] = float.NegativeInfinity; break;
+                    case "+Inf": u[row * width + off] = float.PositiveInfinity; break;
+                    case "NaN": u[row * width + off] = float.NaN; break;
+                }
+                float[] y = new float[u.Length], delta = new float[u.Length], rowDelta = new float[width];
+                ActivationKernels.Softmax(path, u, y, width);
+                var targets = new Targets(labels);
+                double loss = LossKernels.LossAndDelta(path, LossKind.CategoricalCrossEntropy, Activation.Softmax, u, y, targets, delta, rows, width, 0.125);
+                double lossOnly = LossKernels.LossOnly(path, LossKind.CategoricalCrossEntropy, u, y, targets, rows, width);
+                double sum = 0;
+                string what = $"{path} width {width} {special} in row {row}";
+                for (int r = 0; r < rows; r++)
+                {
+                    float[] ur = u.AsSpan(r * width, width).ToArray(), yr = y.AsSpan(r * width, width).ToArray();
+                    sum += LossKernels.LossAndDelta(path, LossKind.CategoricalCrossEntropy, Activation.Softmax, ur, yr, new Targets([labels[r]]),
+                        rowDelta, 1, width, 0.125);
+                    FusedForwardTests.AssertBitwise(rowDelta, delta.AsSpan(r * width, width).ToArray(), $"{what}: delta of row {r}");
+                }
+                if (special == "NaN")
+                {
+                    Assert.True(double.IsNaN(sum) && double.IsNaN(loss) && double.IsNaN(lossOnly), $"{what}: {sum:R}, {loss:R}, {lossOnly:R}");
+                    continue;
+                }
+                if (special == "+Inf")
+                    Assert.Equal(double.PositiveInfinity, loss);
+                Assert.Equal(BitConverter.DoubleToInt64Bits(sum), BitConverter.DoubleToInt64Bits(loss));
+                Assert.Equal(BitConverter.DoubleToInt64Bits(sum), BitConverter.DoubleToInt64Bits(lossOnly));
+                Assert.True(double.IsFinite(sum) || special == "+Inf", $"{what}: loss {sum:R}");
+            }
+    }
 }
