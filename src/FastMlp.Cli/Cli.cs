@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using FastMlp.Cli.Commands;
+using FastMlp.Kernels;
 using FastMlp.Training;
 
 namespace FastMlp.Cli;
@@ -101,7 +102,7 @@ public static partial class Cli
 
     private static bool IsBadInput(Exception e) => e is CliException or InvalidDataException or FileNotFoundException
         or DirectoryNotFoundException or UnauthorizedAccessException or IOException or ArgumentException or FormatException
-        or TrainingDivergedException or OperationCanceledException;
+        or TrainingDivergedException or OperationCanceledException or KernelPathNotSupportedException;
 
     /// <summary>One sentence from an exception: the first line, without the "(Parameter 'x')" suffix of argument exceptions.</summary>
     internal static string Describe(Exception e)

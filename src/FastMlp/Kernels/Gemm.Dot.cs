@@ -22,8 +22,8 @@ internal static partial class Gemm
     /// (<see cref="DotWideOutputs"/>, in reduction chunks past 1024 inputs; X blocks and packing by <see cref="WideBlocking"/>); the remaining outputs, and every output
     /// on the other paths, go through 4-output tiles: T.DotRows x 4 dot products in vector accumulators, reduced along
     /// the inputs, then four horizontal sums at once (<see cref="IGemmSimd{TVec}.Sum4"/>, the tree of T.Sum), the rows
-    /// left over by a block through 2-row tiles; on Avx512 a layer's last 5 or 10 outputs as groups of 5. Every output is summed in the same order whatever the tile and the
-    /// blocking, the order <see cref="Gemv"/> uses. The epilogue <paramref name="op"/> (an element-wise activation,
+    /// left over by a block through 2-row tiles; on Avx512 a layer's last 5 or 10 outputs as groups of 5. Every output is
+    /// summed in the same order whatever the tile and the blocking, the order <see cref="Gemv"/> uses. The epilogue <paramref name="op"/> (an element-wise activation,
     /// <see cref="NoActivationOp"/> for none) is applied to each finished tile in registers, with the element-wise
     /// kernels' vector operator of the path's width (<see cref="IGemmSimd{TVec}.ApplyRows"/>, <see cref="IGemvSimd{TVec}.Apply"/>),
     /// so the stored values equal a plain Forward followed by <see cref="ActivationKernels.Apply(Activation, Span{float}, int)"/> bitwise.

@@ -109,7 +109,7 @@ internal static partial class Gemm
     private static int WideOutputs(int outputs)
     {
         int groups = outputs / WideCols * WideCols;
-        return outputs - groups is 1 or 2 ? groups - WideCols : groups;
+        return groups > 0 && outputs - groups is 1 or 2 ? groups - WideCols : groups;
     }
 
     /// <summary>Rows from which the wide tile pays for its W panels (each panel is packed once per X block, for all its rows).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
@@ -24,7 +25,9 @@ public enum KernelPath
 
 /// <summary>
 /// Chooses the kernel path once at start-up: the FASTMLP_ISA environment variable
-/// (scalar, vector128, neon, avx2, avx512) if set, else the best path the CPU supports.
+/// (scalar, vector128, neon, avx2, avx512) if set, else the best path the CPU supports. A value that names no path, or a
+/// path the CPU lacks, makes every kernel call throw <see cref="KernelPathNotSupportedException"/> (never an illegal
+/// instruction, never a silent fallback) until <see cref="Use"/> picks a path.
 /// <see cref="Use"/> switches it at run time, for study and tests.
 /// </summary>
 public static class KernelDispatch
@@ -32,10 +35,18 @@ public static class KernelDispatch
     /// <summary>Name of the environment variable that forces a path.</summary>
     public const string EnvironmentVariable = "FASTMLP_ISA";
 
-    private static KernelPath s_current = Initial();
+    // FASTMLP_ISA is checked here but reported at first use (Current): an exception thrown by the type initializer would
+    // reach the caller as a TypeInitializationException and leave this class unusable for the rest of the process.
+    private static readonly (KernelPath Path, string? Error) s_environment = FromEnvironment(Environment.GetEnvironmentVariable(EnvironmentVariable));
+    private static KernelPath s_current = s_environment.Path;
+
+    /// <summary>Why FASTMLP_ISA cannot be used (it names no path, or one this CPU lacks) until <see cref="Use"/> picks one.</summary>
+    private static string? s_forcedError = s_environment.Error;
 
     /// <summary>The path the kernels use now.</summary>
-    public static KernelPath Current => s_current;
+    /// <exception cref="KernelPathNotSupportedException">FASTMLP_ISA names no kernel path, or one this CPU does not
+    /// support (until <see cref="Use"/> chooses a path).</exception>
+    public static KernelPath Current => s_forcedError is null ? s_current : ThrowForcedPath();
 
     /// <summary>The best path this CPU supports (what is used unless overridden).</summary>
     public static KernelPath Best { get; } = Available[^1];
@@ -54,15 +65,17 @@ public static class KernelDispatch
         _ => false,
     };
 
-    /// <summary>Switches every kernel to <paramref name="path"/>. Not meant to be called while kernels run on other threads.</summary>
-    /// <exception cref="NotSupportedException">The CPU lacks the instructions of <paramref name="path"/>.</exception>
+    /// <summary>Switches every kernel to <paramref name="path"/> (over FASTMLP_ISA, valid or not). Not meant to be called while
+    /// kernels run on other threads.</summary>
+    /// <exception cref="KernelPathNotSupportedException">The CPU lacks the instructions of <paramref name="path"/>.</exception>
     public static void Use(KernelPath path)
     {
         if (!Enum.IsDefined(path))
             throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown kernel path.");
         if (!IsSupported(path))
-            throw new NotSupportedException($"The kernel path {path} is not supported on this CPU; available: {string.Join(", ", Available)}.");
+            throw new KernelPathNotSupportedException($"The kernel path {path} is not supported on this CPU; available: {string.Join(", ", Available)}.");
         s_current = path;
+        s_forcedError = null;
     }
 
     /// <summary>Parses a path name as used by FASTMLP_ISA (case-insensitive).</summary>
@@ -86,14 +99,36 @@ public static class KernelDispatch
         _ => "Avx512 (16 x fp32, FMA)",
     };
 
-    private static KernelPath Initial()
+    /// <summary>
+    /// The path a FASTMLP_ISA value asks for: the best supported one when it is unset or blank; otherwise the path it names,
+    /// or, when it names none or one this CPU lacks, the best one and why the value cannot be used (Error).
+    /// </summary>
+    internal static (KernelPath Path, string? Error) FromEnvironment(string? value)
     {
-        string? forced = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(forced))
-            return Enum.GetValues<KernelPath>().Where(IsSupported).Max();
-        KernelPath path = Parse(forced);
-        if (!IsSupported(path))
-            throw new NotSupportedException($"{EnvironmentVariable}={forced} asks for a kernel path this CPU does not support; available: {string.Join(", ", Enum.GetValues<KernelPath>().Where(IsSupported))}.");
-        return path;
+        KernelPath best = Enum.GetValues<KernelPath>().Where(IsSupported).Max();
+        if (string.IsNullOrWhiteSpace(value))
+            return (best, null);
+        string available = string.Join(", ", Enum.GetValues<KernelPath>().Where(IsSupported));
+        KernelPath path;
+        try
+        {
+            path = Parse(value);
+        }
+        catch (ArgumentException)
+        {
+            return (best, $"{EnvironmentVariable}={value} names no kernel path (expected scalar, vector128, neon, avx2 or avx512; available here: {available}).");
+        }
+        return IsSupported(path) ? (path, null)
+            : (best, $"{EnvironmentVariable}={value} asks for a kernel path this CPU does not support; available: {available}.");
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static KernelPath ThrowForcedPath() => throw new KernelPathNotSupportedException(s_forcedError!);
 }
+
+/// <summary>
+/// A kernel path was requested that this CPU cannot run (<see cref="KernelDispatch.Use"/>), or FASTMLP_ISA names no path or
+/// one the CPU lacks (thrown by <see cref="KernelDispatch.Current"/>, so by the first kernel call, until
+/// <see cref="KernelDispatch.Use"/> picks a path). The message says which paths are available.
+/// </summary>
+public sealed class KernelPathNotSupportedException(string message) : NotSupportedException(message);
