@@ -78,6 +78,9 @@ public static class KernelDispatch
         s_forcedError = null;
     }
 
+    /// <summary>The names <see cref="Parse"/> takes, for messages.</summary>
+    private const string PathNames = "scalar, vector128, neon, avx2 or avx512";
+
     /// <summary>Parses a path name as used by FASTMLP_ISA (case-insensitive).</summary>
     public static KernelPath Parse(string name) => name.Trim().ToLowerInvariant() switch
     {
@@ -86,7 +89,7 @@ public static class KernelDispatch
         "neon" or "advsimd" => KernelPath.Neon,
         "avx2" => KernelPath.Avx2,
         "avx512" => KernelPath.Avx512,
-        _ => throw new ArgumentException($"Unknown kernel path '{name}' (expected scalar, vector128, neon, avx2 or avx512).", nameof(name)),
+        _ => throw new ArgumentException($"Unknown kernel path '{name}' (expected {PathNames}).", nameof(name)),
     };
 
     /// <summary>A one-line description of the path, for diagnostics and reports.</summary>
@@ -105,10 +108,10 @@ public static class KernelDispatch
     /// </summary>
     internal static (KernelPath Path, string? Error) FromEnvironment(string? value)
     {
-        KernelPath best = Enum.GetValues<KernelPath>().Where(IsSupported).Max();
+        KernelPath best = Available[^1];
         if (string.IsNullOrWhiteSpace(value))
             return (best, null);
-        string available = string.Join(", ", Enum.GetValues<KernelPath>().Where(IsSupported));
+        string available = string.Join(", ", Available);
         KernelPath path;
         try
         {
@@ -116,7 +119,7 @@ public static class KernelDispatch
         }
         catch (ArgumentException)
         {
-            return (best, $"{EnvironmentVariable}={value} names no kernel path (expected scalar, vector128, neon, avx2 or avx512; available here: {available}).");
+            return (best, $"{EnvironmentVariable}={value} names no kernel path (expected {PathNames}; available here: {available}).");
         }
         return IsSupported(path) ? (path, null)
             : (best, $"{EnvironmentVariable}={value} asks for a kernel path this CPU does not support; available: {available}.");
